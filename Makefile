@@ -1,0 +1,58 @@
+# PlanSearch (规划检索). Quick start: `make serve` or `make test` on a fresh machine:
+# each creates or refreshes the local virtualenv (.venv) itself.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install serve build test test-fast eval eval-ci bench load chromium clean
+
+# torch is pinned to the local CPU build and installed first, so that
+# sentence-transformers does not pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Browser tests drive Debian's chromium through Playwright (never `playwright install`).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+build: install
+	$(BIN)/plansearch build
+
+serve: install
+	$(BIN)/plansearch serve --host $(HOST) --port $(PORT)
+
+# The test command of the README and of CI: unit, integration and browser tests, then the
+# keyword-mode quality floors on the whole corpus.
+test: install chromium
+	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory eval-ci
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not browser and not slow"
+
+# Retrieval quality on the project's own labelled set (bench/cases.jsonl), every mode.
+eval: install
+	$(BIN)/python -m search.evaluation --mode keyword --mode semantic --mode hybrid --mode ask
+
+eval-ci: install
+	$(BIN)/python -m search.evaluation --mode keyword --keyword-only-index \
+		--min-hit5 0.85 --min-mrr 0.7 --min-heading 0.9
+
+bench: install
+	$(BIN)/python bench/benchmark.py
+
+load: install
+	$(BIN)/python bench/load_test.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache test-artifacts

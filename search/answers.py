@@ -1,0 +1,166 @@
+"""Question answering over the ranked passages: the answering sentence, table values, refusal.
+
+A passage answers with its sentence closest to the question (embedding similarity plus
+the question's words it contains); a table row answers with the value of the column
+the question asks about ("2025年：200家"). Whether the corpus answers at all is a
+calibrated confidence from the best semantic similarity and how much of the question's
+content the best passages cover, so questions about 上海 or 个人所得税 are refused instead
+of being answered with weak matches.
+"""
+from __future__ import annotations
+
+import html
+import math
+import re
+import unicodedata
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .fusion import reciprocal_rank_fusion
+from .tokenizer import tokenize
+
+if TYPE_CHECKING:
+    from .engine import AskResult, Engine
+    from .model import Hit, Passage
+
+SENTENCE = re.compile(r"[^。！？!?；;]+[。！？!?；;]*[”’」）)]*")
+YEAR = re.compile(r"(19|20)\d{2}")
+UNIT_IN_NAME = re.compile(r"[（(]([^（）()]{1,6})[）)]\s*$")
+# Question words and fillers that say nothing about what is asked.
+QUESTION_WORDS = set("""什么 怎么 怎样 怎么样 如何 哪些 哪个 哪里 哪 哪几 几个 多少 是否 有没有 吗 呢 吧 啊 的 了 和 与 及
+是 有 在 对 把 被 给 让 要 会 能 将 打算 准备 计划 规划 提出 方面 分别 主要 重点 情况 这个 那个 一下 请问 目前 现在
+为什么 为何 还 都 也 就 又 到 从 以 由 上 下 中 里 时 后 前 多 少 年 区 我们 他们 其 该""".split())
+# Logistic confidence: fitted on the project's labelled cases (bench/cases.jsonl), see
+# `python -m search.evaluation --calibrate`; features are the best semantic similarity
+# and the share of the question's content words found in the best passages.
+CONFIDENCE_WEIGHTS = (14.0, 5.0)
+CONFIDENCE_BIAS = -14.5
+ANSWERABLE_AT = 0.5
+SENTENCE_WEIGHT_LEXICAL = 0.15
+ASK_FUSION_WEIGHTS = [1.0, 1.2]  # questions are worded unlike the text: lean on meaning
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def norm(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def content_terms(query: str) -> list[str]:
+    """The question's words that carry meaning (no question words, punctuation or single characters)."""
+    return [t for t in dict.fromkeys(tokenize(query)) if t not in QUESTION_WORDS and len(t) > 1]
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in SENTENCE.finditer(text) if m.group().strip()]
+
+
+def table_value(passage: "Passage", query: str) -> tuple[str, str] | None:
+    """(column, value-with-unit) of the table cell a question asks about, or None."""
+    cells = dict(passage.cells)
+    unit = cells.get("单位", "")
+    if not unit:
+        name = next((v for c, v in passage.cells if "指标" in c or "名称" in c), "")
+        m = UNIT_IN_NAME.search(name)
+        unit = m.group(1) if m else ""
+    value_columns = [c for c, _ in passage.cells if YEAR.search(c) or any(w in c for w in ("目标", "现状", "预期"))]
+    if not value_columns:
+        return None
+    years = [m.group() for m in YEAR.finditer(query)]
+    wanted = [c for c in value_columns if any(y in c for y in years)]
+    if not wanted and any(w in query for w in ("目标", "到2025", "将达到", "预计", "规划")):
+        wanted = [c for c in value_columns if "目标" in c or "2025" in c]
+    if not wanted and any(w in query for w in ("现状", "基期", "目前", "现在", "2020")):
+        wanted = [c for c in value_columns if "现状" in c or "2020" in c]
+    column = (wanted or value_columns)[-1]
+    value = cells[column]
+    suffix = unit if unit and unit not in ("%", "—", "-") and not value.endswith(unit) else ("%" if unit == "%" else "")
+    return column, value + suffix
+
+
+class AnswerFinder:
+    """Answers questions for an Engine (kept apart so the engine stays a thin facade)."""
+
+    def __init__(self, engine: "Engine"):
+        self.engine = engine
+        self.corpus_text = norm("\n".join(p.text for p in engine.corpus.passages))
+
+    def answer(self, query: str, k: int, district: str | None, doc: str | None) -> "AskResult":
+        from .engine import AskResult
+
+        engine = self.engine
+        keyword, _, semantic = engine.rankings(query, 50, district, doc, need_semantic=False)
+        fused = reciprocal_rank_fusion([[p for p, _ in keyword], [p for p, _ in semantic or []]],
+                                       weights=ASK_FUSION_WEIGHTS)
+        groups = engine._collapse(fused)[:k]
+        semantic_index = engine.semantic() if semantic is not None else None
+        confidence = self.confidence(query, [pid for pid, _, _ in groups[:3]], semantic)
+        hits = self._answers(query, groups, semantic_index)
+        if confidence >= ANSWERABLE_AT:
+            return AskResult(query, True, confidence, hits)
+        return AskResult(query, False, confidence, [], related=hits)
+
+    def confidence(self, query: str, top_ids: list[str], semantic: list[tuple[str, float]] | None) -> float:
+        """Probability that the corpus answers the question (see CONFIDENCE_WEIGHTS)."""
+        terms = content_terms(query)
+        if not top_ids:
+            return 0.0
+        if any(t not in self.corpus_text for t in terms if len(t) >= 3):
+            return 0.05  # a substantive word of the question occurs nowhere in the corpus
+        text = norm("".join(self.engine.passages[p].text for p in top_ids))
+        coverage = sum(1 for t in terms if t in text) / len(terms) if terms else 0.0
+        similarity = semantic[0][1] if semantic else 0.0  # no model: keyword coverage alone decides
+        a, b = CONFIDENCE_WEIGHTS
+        return sigmoid(a * similarity + b * coverage + CONFIDENCE_BIAS)
+
+    def _answers(self, query: str, groups: list, semantic_index) -> list["Hit"]:
+        passages = [self.engine.passages[pid] for pid, _, _ in groups]
+        sentences = [split_sentences(p.text) if p.kind != "table_row" else [] for p in passages]
+        scores = self._sentence_scores(query, passages, sentences, semantic_index)
+        hits = []
+        for (pid, score, dups), passage, spans, sentence_scores in zip(groups, passages, sentences, scores):
+            if passage.kind == "table_row" and (found := table_value(passage, query)):
+                column, value = found
+                answer = f"{column}：{value}"
+                span = _find_cell(passage.text, column, dict(passage.cells)[column])
+            elif spans:
+                a, b = spans[int(np.argmax(sentence_scores))]
+                answer, span = passage.text[a:b].strip(), (a, b)
+            else:
+                answer, span = passage.text, (0, len(passage.text))
+            hits.append(self.engine.hit(pid, score, query, duplicates=dups, answer=answer,
+                                        highlight_html=mark_span(passage.text, span)))
+        return hits
+
+    def _sentence_scores(self, query: str, passages, sentences, semantic_index) -> list[np.ndarray]:
+        """Per passage, a score for each sentence: cosine to the question plus word overlap."""
+        terms = content_terms(query)
+        flat = [p.text[a:b] for p, spans in zip(passages, sentences) for a, b in spans]
+        lexical = np.array([sum(1 for t in terms if t in norm(s)) / (len(terms) or 1) for s in flat])
+        if semantic_index is not None and flat:
+            embedder = semantic_index.embedder
+            cosine = embedder.encode_documents(flat) @ embedder.encode_query(query)
+        else:
+            cosine = np.zeros(len(flat))
+        combined = cosine + SENTENCE_WEIGHT_LEXICAL * lexical
+        out, i = [], 0
+        for spans in sentences:
+            out.append(combined[i:i + len(spans)])
+            i += len(spans)
+        return out
+
+
+def _find_cell(text: str, column: str, value: str) -> tuple[int, int]:
+    needle = f"{column}：{value}"
+    start = text.find(needle)
+    return (start, start + len(needle)) if start >= 0 else (0, len(text))
+
+
+def mark_span(text: str, span: tuple[int, int]) -> str:
+    """The passage as HTML with the answering span in <mark class="answer">."""
+    a, b = span
+    return (html.escape(text[:a]) + '<mark class="answer">' + html.escape(text[a:b]) + "</mark>"
+            + html.escape(text[b:]))

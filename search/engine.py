@@ -1,0 +1,377 @@
+"""The facade that the CLI and the web app share: build, search, ask, read, verify."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import store
+from .answers import AnswerFinder
+from .citations import citation
+from .config import Settings
+from .corpus import Corpus, load_corpus
+from .errors import IndexNotBuilt, QueryError, UnknownDocument
+from .fusion import reciprocal_rank_fusion
+from .keyword_index import KeywordIndex, build_keyword_index, highlight
+from .model import Document, Heading, Hit, Passage
+
+MODES = ("hybrid", "keyword", "semantic")
+MAX_QUERY_CHARS = 500
+MAX_K = 100
+MAX_PAGE = 50
+CANDIDATES = 100  # per ranking, before fusion
+
+
+@dataclass
+class SearchResult:
+    query: str
+    mode: str
+    total: int
+    took_ms: float
+    hits: list[Hit]
+    page: int = 1
+    k: int = 10
+
+    def to_dict(self) -> dict:
+        return {
+            "query": self.query,
+            "mode": self.mode,
+            "total": self.total,
+            "page": self.page,
+            "k": self.k,
+            "took_ms": round(self.took_ms, 2),
+            "results": [h.to_dict() for h in self.hits],
+        }
+
+
+@dataclass
+class AskResult:
+    query: str
+    answerable: bool
+    confidence: float
+    hits: list[Hit]  # answers when answerable, else empty
+    related: list[Hit] = field(default_factory=list)  # weak matches, shown as such when not answerable
+    took_ms: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "query": self.query,
+            "answerable": self.answerable,
+            "confidence": round(self.confidence, 4),
+            "took_ms": round(self.took_ms, 2),
+            "answers": [h.to_dict() for h in self.hits],
+            "related": [h.to_dict() for h in self.related],
+        }
+
+
+@dataclass
+class DocumentView:
+    document: Document
+    outline: list[Heading]
+    passages: list[Passage]
+
+    def to_dict(self) -> dict:
+        return {
+            "document": self.document.to_dict(),
+            "outline": [{"text": h.text, "level": h.level, "heading_path": list(h.path),
+                         "passage_id": h.first_passage_id} for h in self.outline],
+            "passages": [p.to_dict() for p in self.passages],
+        }
+
+
+@dataclass
+class BuildReport:
+    build_dir: Path
+    summary: list[dict]
+    errors: list[str]
+    timings: dict[str, float]
+    passages: int
+    embeddings: dict
+
+
+def validate_query(query: str | None, limit: int = MAX_QUERY_CHARS) -> str:
+    """The query stripped, or QueryError when it is empty or too long."""
+    query = (query or "").strip()
+    if not query:
+        raise QueryError("the query is empty: type a word, a phrase or a question")
+    if len(query) > limit:
+        raise QueryError(f"the query is {len(query)} characters long; the limit is {limit}")
+    return query
+
+
+def _check_range(name: str, value: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
+        raise QueryError(f"{name} must be a whole number from 1 to {high}")
+    return value
+
+
+class Engine:
+    """A loaded index: passages, the keyword index and (optionally) the semantic index."""
+
+    def __init__(self, settings: Settings, build_dir: Path, corpus: Corpus, keyword: KeywordIndex, manifest: dict):
+        self.settings = settings
+        self.build_dir = build_dir
+        self.corpus = corpus
+        self.keyword = keyword
+        self.manifest = manifest
+        self.passages = {p.id: p for p in corpus.passages}
+        self.order = {p.id: i for i, p in enumerate(corpus.passages)}
+        self._semantic = None
+        self._semantic_error: str | None = None
+        self._semantic_lock = threading.Lock()
+        self.answers = AnswerFinder(self)
+        self._quotes = None
+
+    # -- opening and building ---------------------------------------------------------
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> "Engine":
+        """Open the current build of settings.index_dir (IndexNotBuilt with a hint if there is none)."""
+        settings = settings or Settings()
+        build_dir = store.current_build(settings.index_dir)
+        if build_dir is None:
+            raise IndexNotBuilt(f"no index in {settings.index_dir}; {store.REBUILD_HINT}")
+        manifest = store.read_manifest(build_dir)
+        corpus = store.load_corpus_snapshot(build_dir)
+        keyword = KeywordIndex(build_dir / "keyword")
+        return cls(settings, build_dir, corpus, keyword, manifest)
+
+    @staticmethod
+    def build(settings: Settings | None = None, progress: bool = True) -> BuildReport:
+        """Parse the corpus and build every index into a new folder, then swap it in.
+
+        Embeddings of unchanged passages are reused from the current build.
+        """
+        from .embeddings import Embedder, embed_passages, save_vectors  # torch loads only when needed
+
+        settings = settings or Settings()
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        corpus = load_corpus(settings.corpus_dir)
+        timings["parse"] = time.perf_counter() - t0
+        if not corpus.passages:
+            raise IndexNotBuilt(f"no passages found in {settings.corpus_dir}: nothing to index"
+                                + (f" ({'; '.join(corpus.errors)})" if corpus.errors else ""))
+        build_dir = store.new_build_dir(settings.index_dir)
+        try:
+            store.save_corpus(build_dir, corpus)
+            t0 = time.perf_counter()
+            build_keyword_index(corpus.passages, corpus.documents, build_dir / "keyword", progress=progress)
+            timings["keyword_index"] = time.perf_counter() - t0
+            embedding_stats: dict = {}
+            model_name = None
+            if settings.semantic_enabled:
+                t0 = time.perf_counter()
+                embedder = Embedder(settings.model, settings.query_prompt, settings.document_prompt)
+                previous = store.current_build(settings.index_dir)
+                vectors, embedding_stats = embed_passages(
+                    [(p.id, embedding_text(corpus.documents[p.doc_id], p)) for p in corpus.passages],
+                    embedder, previous / "vectors" if previous else None, progress=progress)
+                save_vectors(build_dir / "vectors", vectors.model_name, vectors.ids, vectors.hashes, vectors.vectors)
+                model_name = embedder.name
+                timings["embedding"] = time.perf_counter() - t0
+            store.publish(settings.index_dir, build_dir, {
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "passages": len(corpus.passages),
+                "documents": len(corpus.documents),
+                "model": model_name,
+                "timings": timings,
+                "errors": corpus.errors,
+            })
+        except BaseException:
+            store.discard(build_dir)
+            raise
+        return BuildReport(build_dir, corpus.summary, corpus.errors, timings, len(corpus.passages), embedding_stats)
+
+    def close(self) -> None:
+        self.keyword.close()
+
+    # -- semantic index (loaded on first use: it needs the model) ---------------------
+    def semantic(self):
+        """The semantic index, or QueryError explaining why semantic search is unavailable."""
+        with self._semantic_lock:
+            if self._semantic is None and self._semantic_error is None:
+                self._semantic, self._semantic_error = self._load_semantic()
+        if self._semantic is None:
+            raise QueryError(self._semantic_error)
+        return self._semantic
+
+    def _load_semantic(self):
+        from .embeddings import Embedder, SemanticIndex, load_vectors
+        from .errors import PlanSearchError
+
+        if not self.settings.semantic_enabled:
+            return None, "semantic search is switched off (PLANSEARCH_MODEL=none); use mode=keyword"
+        if not (self.build_dir / "vectors").exists():
+            return None, f"this index has no embeddings; {store.REBUILD_HINT}"
+        try:
+            embedder = Embedder(self.settings.model, self.settings.query_prompt, self.settings.document_prompt)
+        except PlanSearchError as exc:
+            return None, str(exc)
+        vectors = load_vectors(self.build_dir / "vectors")
+        if self.manifest.get("model") != embedder.name:
+            return None, (f"the index was embedded with {self.manifest.get('model')!r} but the model setting is "
+                          f"{embedder.name!r}; {store.REBUILD_HINT}")
+        return SemanticIndex(vectors, embedder), None
+
+    @property
+    def semantic_available(self) -> bool:
+        try:
+            self.semantic()
+            return True
+        except QueryError:
+            return False
+
+    # -- search ----------------------------------------------------------------------
+    def search(self, query: str, mode: str = "hybrid", k: int = 10, page: int = 1,
+               district: str | None = None, doc: str | None = None) -> SearchResult:
+        """Ranked passages for a query; near-duplicates collapse into one hit."""
+        t0 = time.perf_counter()
+        query = validate_query(query)
+        if mode not in MODES:
+            raise QueryError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        k, page = _check_range("k", k, MAX_K), _check_range("page", page, MAX_PAGE)
+        district, doc = self._check_filters(district, doc)
+        ranked, total = self.rank(query, mode, k * page, district, doc)
+        groups = self._collapse(ranked)
+        hits = [self.hit(pid, score, query, duplicates=dups) for pid, score, dups in groups[(page - 1) * k: page * k]]
+        return SearchResult(query, mode, max(total, len(groups)) if mode != "keyword" else total,
+                            (time.perf_counter() - t0) * 1000, hits, page, k)
+
+    def rank(self, query: str, mode: str, wanted: int, district: str | None = None,
+             doc: str | None = None) -> tuple[list[tuple[str, float]], int]:
+        """(passage id, score) best first, and the total number of matches."""
+        limit = max(CANDIDATES, wanted * 2 + 20)  # room for collapsed duplicates
+        if mode == "keyword":
+            return self.keyword.search(query, limit=limit, district=district, doc_id=doc)
+        if mode == "semantic":
+            semantic = self.semantic().search(query, limit=limit, allowed=self._allowed(district, doc))
+            return semantic, len(semantic)
+        keyword, total, semantic = self.rankings(query, limit, district, doc)
+        fused = reciprocal_rank_fusion([[pid for pid, _ in keyword], [pid for pid, _ in semantic]])
+        return fused, max(total, len(fused))
+
+    def rankings(self, query: str, limit: int, district: str | None, doc: str | None,
+                 need_semantic: bool = True) -> tuple[list[tuple[str, float]], int, list[tuple[str, float]] | None]:
+        """The keyword ranking, its total, and the semantic ranking (None when semantic search
+        is unavailable and need_semantic is False)."""
+        keyword, total = self.keyword.search(query, limit=limit, district=district, doc_id=doc)
+        try:
+            index = self.semantic()
+        except QueryError:
+            if need_semantic:
+                raise
+            return keyword, total, None
+        return keyword, total, index.search(query, limit=limit, allowed=self._allowed(district, doc))
+
+    def _check_filters(self, district: str | None, doc: str | None) -> tuple[str | None, str | None]:
+        district = (district or "").strip() or None
+        doc = (doc or "").strip() or None
+        if doc is not None and doc not in self.corpus.documents:
+            raise UnknownDocument(f"no document with id {doc!r}")
+        if district is not None and district not in self.districts():
+            raise QueryError(f"unknown district {district!r}; known: {', '.join(self.districts())}")
+        return district, doc
+
+    def _allowed(self, district: str | None, doc: str | None) -> np.ndarray | None:
+        if district is None and doc is None:
+            return None
+        docs = self.corpus.documents
+        return np.array([(doc is None or p.doc_id == doc) and (district is None or docs[p.doc_id].district == district)
+                         for p in self.corpus.passages])
+
+    def _collapse(self, ranked: list[tuple[str, float]]) -> list[tuple[str, float, list[str]]]:
+        """Keep the best-ranked copy of each group of near-duplicates; list the others with it."""
+        shown: dict[str, int] = {}
+        groups: list[tuple[str, float, list[str]]] = []
+        for pid, score in ranked:
+            passage = self.passages[pid]
+            owner = next((shown[d] for d in passage.duplicates if d in shown), None)
+            if owner is None:
+                shown[pid] = len(groups)
+                groups.append((pid, score, list(passage.duplicates)))
+            else:
+                shown[pid] = owner
+        return groups
+
+    def hit(self, pid: str, score: float, query: str, duplicates: list[str] | None = None,
+            answer: str | None = None, highlight_html: str | None = None) -> Hit:
+        """A Hit for a passage: highlight, citation and its duplicates elsewhere."""
+        passage = self.passages[pid]
+        document = self.corpus.documents[passage.doc_id]
+        if highlight_html is None:
+            highlight_html = highlight(passage.text, self.keyword.query_terms(query))
+        dups = []
+        for dup_id in duplicates if duplicates is not None else passage.duplicates:
+            other = self.passages[dup_id]
+            other_doc = self.corpus.documents[other.doc_id]
+            dups.append({"id": other.id, "doc_id": other_doc.id, "title": other_doc.title,
+                         "published_in": other_doc.published_in,
+                         "citation": citation(other_doc, other.heading_path),
+                         "url": f"/doc/{other_doc.id}#{other.id}"})
+        return Hit(passage, document, score, highlight_html, citation(document, passage.heading_path), dups, answer)
+
+    # -- question answering ---------------------------------------------------------------
+    def ask(self, query: str, k: int = 5, district: str | None = None, doc: str | None = None) -> AskResult:
+        """The passages that answer a question, each with its answering sentence, or a refusal."""
+        t0 = time.perf_counter()
+        query = validate_query(query)
+        k = _check_range("k", k, MAX_K)
+        district, doc = self._check_filters(district, doc)
+        result = self.answers.answer(query, k, district, doc)
+        result.took_ms = (time.perf_counter() - t0) * 1000
+        return result
+
+    # -- quotations -------------------------------------------------------------------------
+    def verify(self, text: str) -> list:
+        """Check every quotation in a draft against the corpus (see search.quotes)."""
+        from .quotes import MAX_DRAFT_CHARS, QuoteFinder
+
+        text = validate_query(text, MAX_DRAFT_CHARS)
+        with self._semantic_lock:  # reuse the lock: built once, on first use
+            if self._quotes is None:
+                self._quotes = QuoteFinder(self)
+        return self._quotes.check(text)
+
+    # -- reading ----------------------------------------------------------------------
+    def documents(self) -> list[Document]:
+        return list(self.corpus.documents.values())
+
+    def districts(self) -> list[str]:
+        return sorted({d.district for d in self.corpus.documents.values() if d.district})
+
+    def document(self, doc_id: str) -> DocumentView:
+        """A document with its outline and passages in reading order."""
+        if doc_id not in self.corpus.documents:
+            raise UnknownDocument(f"no document with id {doc_id!r}")
+        return DocumentView(self.corpus.documents[doc_id], self.corpus.outlines.get(doc_id, []),
+                            [p for p in self.corpus.passages if p.doc_id == doc_id])
+
+    def passage(self, pid: str) -> Passage:
+        if pid not in self.passages:
+            raise UnknownDocument(f"no passage with id {pid!r}")
+        return self.passages[pid]
+
+    def source_text(self, passage: Passage) -> str:
+        """The passage's span of the source file, exactly as written there."""
+        doc = self.corpus.documents[passage.doc_id]
+        return self.corpus.sources[doc.source_file][passage.start:passage.end]
+
+    def health(self) -> dict:
+        return {
+            "status": "ok",
+            "documents": len(self.corpus.documents),
+            "passages": len(self.corpus.passages),
+            "built_at": self.manifest.get("built_at"),
+            "model": self.manifest.get("model"),
+            "semantic": self.semantic_available,
+            "modes": list(MODES),
+        }
+
+
+def embedding_text(document: Document, passage: Passage) -> str:
+    """What is embedded for a passage: its document title and headings give it context
+    (a table row alone does not say which district or table it is from)."""
+    return " ".join((document.title, *passage.heading_path, passage.text))

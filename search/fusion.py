@@ -1,0 +1,21 @@
+"""Combining rankings from the keyword and semantic indexes."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+RRF_K = 60
+
+
+def reciprocal_rank_fusion(rankings: list[list[str]], weights: list[float] | None = None,
+                           k: int = RRF_K) -> list[tuple[str, float]]:
+    """Fuse ranked id lists by weighted reciprocal rank: sum of w / (k + rank), best first.
+
+    RRF needs no score calibration between BM25 and cosine similarity, which live on
+    unrelated scales; ties keep the order of first appearance.
+    """
+    weights = weights or [1.0] * len(rankings)
+    scores: dict[str, float] = defaultdict(float)
+    for ranking, weight in zip(rankings, weights):
+        for rank, item in enumerate(ranking):
+            scores[item] += weight / (k + rank + 1)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
