@@ -290,11 +290,17 @@ class Engine:
             passage = self.passages[pid]
             owner = next((shown[d] for d in passage.duplicates if d in shown), None)
             if owner is None:
+                primary = self._primary_copy(passage)
                 shown[pid] = len(groups)
-                groups.append((pid, score, list(passage.duplicates)))
+                groups.append((primary.id, score, [d for d in (pid, *passage.duplicates) if d != primary.id]))
             else:
                 shown[pid] = owner
         return groups
+
+    def _primary_copy(self, passage: Passage) -> Passage:
+        """Of a passage and its duplicates, the one from a document's own file (not a gazette reprint)."""
+        copies = [passage] + [self.passages[d] for d in passage.duplicates]
+        return min(copies, key=lambda p: (bool(self.corpus.documents[p.doc_id].published_in), copies.index(p)))
 
     def hit(self, pid: str, score: float, query: str, duplicates: list[str] | None = None,
             answer: str | None = None, highlight_html: str | None = None) -> Hit:
