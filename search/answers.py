@@ -159,8 +159,8 @@ def _find_cell(text: str, column: str, value: str) -> tuple[int, int]:
     return (start, start + len(needle)) if start >= 0 else (0, len(text))
 
 
-def mark_span(text: str, span: tuple[int, int]) -> str:
-    """The passage as HTML with the answering span in <mark class="answer">."""
+def mark_span(text: str, span: tuple[int, int], css_class: str = "answer") -> str:
+    """The passage as HTML with one span (an answer, a quotation) in <mark class="…">."""
     a, b = span
-    return (html.escape(text[:a]) + '<mark class="answer">' + html.escape(text[a:b]) + "</mark>"
+    return (html.escape(text[:a]) + f'<mark class="{css_class}">' + html.escape(text[a:b]) + "</mark>"
             + html.escape(text[b:]))

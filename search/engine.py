@@ -236,7 +236,9 @@ class Engine:
         district, doc = self._check_filters(district, doc)
         ranked, total = self.rank(query, mode, k * page, district, doc)
         groups = self._collapse(ranked)
-        hits = [self.hit(pid, score, query, duplicates=dups) for pid, score, dups in groups[(page - 1) * k: page * k]]
+        terms = self.keyword.query_terms(query)
+        hits = [self.hit(pid, score, query, duplicates=dups, terms=terms)
+                for pid, score, dups in groups[(page - 1) * k: page * k]]
         return SearchResult(query, mode, max(total, len(groups)) if mode != "keyword" else total,
                             (time.perf_counter() - t0) * 1000, hits, page, k)
 
@@ -303,12 +305,16 @@ class Engine:
         return min(copies, key=lambda p: (bool(self.corpus.documents[p.doc_id].published_in), copies.index(p)))
 
     def hit(self, pid: str, score: float, query: str, duplicates: list[str] | None = None,
-            answer: str | None = None, highlight_html: str | None = None) -> Hit:
-        """A Hit for a passage: highlight, citation and its duplicates elsewhere."""
+            answer: str | None = None, highlight_html: str | None = None, terms: list[str] | None = None) -> Hit:
+        """A Hit for a passage: highlight, citation and its duplicates elsewhere.
+
+        ``terms`` are the query's terms to mark (computed from the query when not given);
+        ``highlight_html`` replaces the marked snippet altogether (answers, quotations).
+        """
         passage = self.passages[pid]
         document = self.corpus.documents[passage.doc_id]
         if highlight_html is None:
-            highlight_html = highlight(passage.text, self.keyword.query_terms(query))
+            highlight_html = highlight(passage.text, self.keyword.query_terms(query) if terms is None else terms)
         dups = []
         for dup_id in duplicates if duplicates is not None else passage.duplicates:
             other = self.passages[dup_id]
@@ -335,7 +341,7 @@ class Engine:
         """Check every quotation in a draft against the corpus (see search.quotes)."""
         from .quotes import MAX_DRAFT_CHARS, QuoteFinder
 
-        text = validate_query(text, MAX_DRAFT_CHARS)
+        validate_query(text, MAX_DRAFT_CHARS)  # positions refer to the text as given: not stripped
         with self._semantic_lock:  # reuse the lock: built once, on first use
             if self._quotes is None:
                 self._quotes = QuoteFinder(self)

@@ -32,6 +32,18 @@ def engine(settings):
     engine.close()
 
 
+@pytest.fixture(scope="session")
+def keyword_engine(tmp_path_factory):
+    """A keyword-only engine of the real corpus (no model): for tests that need no embeddings."""
+    from search.engine import Engine
+
+    settings = Settings(corpus_dir=CORPUS_DIR, index_dir=tmp_path_factory.mktemp("keyword-index"), model="none")
+    Engine.build(settings, progress=False)
+    engine = Engine.open(settings)
+    yield engine
+    engine.close()
+
+
 @pytest.fixture
 def app(engine):
     from web import create_app
