@@ -12,12 +12,15 @@ from __future__ import annotations
 import html
 import math
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .fusion import reciprocal_rank_fusion
+from .sources import KNOWN_DISTRICTS
 from .tokenizer import tokenize
 
 if TYPE_CHECKING:
@@ -31,13 +34,22 @@ UNIT_IN_NAME = re.compile(r"[（(]([^（）()]{1,6})[）)]\s*$")
 QUESTION_WORDS = set("""什么 怎么 怎样 怎么样 如何 哪些 哪个 哪里 哪 哪几 几个 多少 是否 有没有 吗 呢 吧 啊 的 了 和 与 及
 是 有 在 对 把 被 给 让 要 会 能 将 打算 准备 计划 规划 提出 方面 分别 主要 重点 情况 这个 那个 一下 请问 目前 现在
 为什么 为何 还 都 也 就 又 到 从 以 由 上 下 中 里 时 后 前 多 少 年 区 我们 他们 其 该""".split())
-# Logistic confidence: fitted on the project's labelled cases (bench/cases.jsonl), see
-# `python -m search.evaluation --calibrate`; features are the best semantic similarity
-# and the share of the question's content words found in the best passages.
-CONFIDENCE_WEIGHTS = (14.0, 5.0)
-CONFIDENCE_BIAS = -14.5
-ANSWERABLE_AT = 0.5
+# Logistic confidence over the features of AnswerFinder.features: fitted on the
+# project's labelled cases by bench/calibrate_confidence.py (answerable vs negative).
+# On bench/cases.jsonl (94 answerable, 10 negative; balanced classes) the cut at 0.3
+# accepts 93% of answerable questions and refuses 70% of negatives: a wrong refusal
+# hides a real answer, so the cut leans towards answering.
+CONFIDENCE_WEIGHTS = (1.24, 0.39, 1.47, -6.86)
+CONFIDENCE_BIAS = -1.45
+ANSWERABLE_AT = 0.3
+# Places a question may ask about: the districts, and the provinces and major cities the
+# plans mention or users compare with. A question about a place is answered only by a
+# passage about that place.
+OTHER_PLACES = ("北京", "上海", "天津", "重庆", "四川", "成都", "绵阳", "贵州", "遵义", "广东", "深圳", "广州", "江苏",
+                "浙江", "杭州", "湖北", "武汉", "陕西", "西安", "云南", "湖南", "长沙", "中关村", "雄安")
+PLACE = re.compile("|".join(KNOWN_DISTRICTS + OTHER_PLACES))
 SENTENCE_WEIGHT_LEXICAL = 0.15
+SENTENCE_CACHE_SIZE = 4096
 ASK_FUSION_WEIGHTS = [1.0, 1.2]  # questions are worded unlike the text: lean on meaning
 
 
@@ -87,6 +99,8 @@ class AnswerFinder:
     def __init__(self, engine: "Engine"):
         self.engine = engine
         self.corpus_text = norm("\n".join(p.text for p in engine.corpus.passages))
+        self._sentence_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def answer(self, query: str, k: int, district: str | None, doc: str | None) -> "AskResult":
         from .engine import AskResult
@@ -103,18 +117,35 @@ class AnswerFinder:
             return AskResult(query, True, confidence, hits)
         return AskResult(query, False, confidence, [], related=hits)
 
-    def confidence(self, query: str, top_ids: list[str], semantic: list[tuple[str, float]] | None) -> float:
-        """Probability that the corpus answers the question (see CONFIDENCE_WEIGHTS)."""
-        terms = content_terms(query)
+    def features(self, query: str, top_ids: list[str], semantic: list[tuple[str, float]] | None) -> list[float]:
+        """What the confidence is computed from.
+
+        - the best semantic similarity (0 without a model: the word features decide);
+        - the share of the question's content words found in the best passages;
+        - whether the specifics the question names (years, places) are in the best passage,
+          its headings or its document's title: 綦江's 2022 GDP is not answered by its 2020
+          figures, 上海's plan not by 涪陵's;
+        - the share of the question's content words found nowhere in the corpus (上海, 个人所得税;
+          but paraphrases also use words the plans do not, so this only weighs, never decides).
+        """
         if not top_ids:
-            return 0.0
-        if any(t not in self.corpus_text for t in terms if len(t) >= 3):
-            return 0.05  # a substantive word of the question occurs nowhere in the corpus
-        text = norm("".join(self.engine.passages[p].text for p in top_ids))
+            return [0.0, 0.0, 0.0, 1.0]
+        terms = content_terms(query)
+        docs = self.engine.corpus.documents
+        top = [self.engine.passages[p] for p in top_ids]
+        text = norm("".join(p.text + docs[p.doc_id].title for p in top))
         coverage = sum(1 for t in terms if t in text) / len(terms) if terms else 0.0
-        similarity = semantic[0][1] if semantic else 0.0  # no model: keyword coverage alone decides
-        a, b = CONFIDENCE_WEIGHTS
-        return sigmoid(a * similarity + b * coverage + CONFIDENCE_BIAS)
+        best = norm(top[0].text + "".join(top[0].heading_path) + docs[top[0].doc_id].title)
+        specifics = [m.group() for m in YEAR.finditer(query)] + PLACE.findall(query)
+        specifics_found = all(s in best or s == docs[top[0].doc_id].district for s in specifics)
+        unknown = sum(1 for t in terms if t not in self.corpus_text) / len(terms) if terms else 0.0
+        similarity = semantic[0][1] if semantic else 0.0
+        return [similarity, coverage, float(specifics_found), unknown]
+
+    @staticmethod
+    def confidence(features: list[float]) -> float:
+        """Probability that the corpus answers the question (see CONFIDENCE_WEIGHTS)."""
+        return sigmoid(sum(w * x for w, x in zip(CONFIDENCE_WEIGHTS, features)) + CONFIDENCE_BIAS)
 
     def _answers(self, query: str, groups: list, semantic_index) -> list["Hit"]:
         passages = [self.engine.passages[pid] for pid, _, _ in groups]
@@ -135,6 +166,22 @@ class AnswerFinder:
                                         highlight_html=mark_span(passage.text, span)))
         return hits
 
+    def _sentence_vectors(self, embedder, sentences: list[str]) -> np.ndarray:
+        """Embeddings of sentences, encoded in one batch and kept (LRU) for repeated questions."""
+        with self._cache_lock:
+            missing = list(dict.fromkeys(s for s in sentences if s not in self._sentence_cache))
+        if missing:
+            encoded = embedder.encode_documents(missing)
+            with self._cache_lock:
+                for sentence, vector in zip(missing, encoded):
+                    self._sentence_cache[sentence] = vector
+                while len(self._sentence_cache) > SENTENCE_CACHE_SIZE:
+                    self._sentence_cache.popitem(last=False)
+        with self._cache_lock:
+            for s in sentences:
+                self._sentence_cache.move_to_end(s)
+            return np.stack([self._sentence_cache[s] for s in sentences])
+
     def _sentence_scores(self, query: str, passages, sentences, semantic_index) -> list[np.ndarray]:
         """Per passage, a score for each sentence: cosine to the question plus word overlap."""
         terms = content_terms(query)
@@ -142,7 +189,7 @@ class AnswerFinder:
         lexical = np.array([sum(1 for t in terms if t in norm(s)) / (len(terms) or 1) for s in flat])
         if semantic_index is not None and flat:
             embedder = semantic_index.embedder
-            cosine = embedder.encode_documents(flat) @ embedder.encode_query(query)
+            cosine = self._sentence_vectors(embedder, flat) @ embedder.encode_query(query)
         else:
             cosine = np.zeros(len(flat))
         combined = cosine + SENTENCE_WEIGHT_LEXICAL * lexical
