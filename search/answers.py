@@ -12,9 +12,7 @@ from __future__ import annotations
 import html
 import math
 import re
-import threading
 import unicodedata
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -48,8 +46,6 @@ ANSWERABLE_AT = 0.3
 OTHER_PLACES = ("北京", "上海", "天津", "重庆", "四川", "成都", "绵阳", "贵州", "遵义", "广东", "深圳", "广州", "江苏",
                 "浙江", "杭州", "湖北", "武汉", "陕西", "西安", "云南", "湖南", "长沙", "中关村", "雄安")
 PLACE = re.compile("|".join(KNOWN_DISTRICTS + OTHER_PLACES))
-SENTENCE_WEIGHT_LEXICAL = 0.15
-SENTENCE_CACHE_SIZE = 4096
 ASK_FUSION_WEIGHTS = [1.0, 1.2]  # questions are worded unlike the text: lean on meaning
 
 
@@ -64,6 +60,12 @@ def norm(text: str) -> str:
 def content_terms(query: str) -> list[str]:
     """The question's words that carry meaning (no question words, punctuation or single characters)."""
     return [t for t in dict.fromkeys(tokenize(query)) if t not in QUESTION_WORDS and len(t) > 1]
+
+
+def bigrams(text: str) -> set[str]:
+    """Character pairs of the Chinese runs of a text, question words excluded."""
+    runs = re.findall(r"[\u4e00-\u9fff]+", norm(text))
+    return {run[i:i + 2] for run in runs for i in range(len(run) - 1)} - QUESTION_WORDS
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -99,20 +101,21 @@ class AnswerFinder:
     def __init__(self, engine: "Engine"):
         self.engine = engine
         self.corpus_text = norm("\n".join(p.text for p in engine.corpus.passages))
-        self._sentence_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_lock = threading.Lock()
+
 
     def answer(self, query: str, k: int, district: str | None, doc: str | None) -> "AskResult":
         from .engine import AskResult
 
         engine = self.engine
         keyword, _, semantic = engine.rankings(query, 50, district, doc, need_semantic=False)
-        fused = reciprocal_rank_fusion([[p for p, _ in keyword], [p for p, _ in semantic or []]],
-                                       weights=ASK_FUSION_WEIGHTS)
+        if semantic is not None and district is None and doc is None and engine.compared_districts(query):
+            fused = engine.rank(query, "hybrid", k)[0]
+        else:
+            fused = reciprocal_rank_fusion([[p for p, _ in keyword], [p for p, _ in semantic or []]],
+                                           weights=ASK_FUSION_WEIGHTS)
         groups = engine._collapse(fused)[:k]
-        semantic_index = engine.semantic() if semantic is not None else None
-        confidence = self.confidence(query, [pid for pid, _, _ in groups[:3]], semantic)
-        hits = self._answers(query, groups, semantic_index)
+        confidence = self.confidence(self.features(query, [pid for pid, _, _ in groups[:3]], semantic))
+        hits = self._answers(query, groups)
         if confidence >= ANSWERABLE_AT:
             return AskResult(query, True, confidence, hits)
         return AskResult(query, False, confidence, [], related=hits)
@@ -147,10 +150,10 @@ class AnswerFinder:
         """Probability that the corpus answers the question (see CONFIDENCE_WEIGHTS)."""
         return sigmoid(sum(w * x for w, x in zip(CONFIDENCE_WEIGHTS, features)) + CONFIDENCE_BIAS)
 
-    def _answers(self, query: str, groups: list, semantic_index) -> list["Hit"]:
+    def _answers(self, query: str, groups: list) -> list["Hit"]:
         passages = [self.engine.passages[pid] for pid, _, _ in groups]
         sentences = [split_sentences(p.text) if p.kind != "table_row" else [] for p in passages]
-        scores = self._sentence_scores(query, passages, sentences, semantic_index)
+        scores = self._sentence_scores(query, passages, sentences)
         hits = []
         for (pid, score, dups), passage, spans, sentence_scores in zip(groups, passages, sentences, scores):
             if passage.kind == "table_row" and (found := table_value(passage, query)):
@@ -166,37 +169,22 @@ class AnswerFinder:
                                         highlight_html=mark_span(passage.text, span)))
         return hits
 
-    def _sentence_vectors(self, embedder, sentences: list[str]) -> np.ndarray:
-        """Embeddings of sentences, encoded in one batch and kept (LRU) for repeated questions."""
-        with self._cache_lock:
-            missing = list(dict.fromkeys(s for s in sentences if s not in self._sentence_cache))
-        if missing:
-            encoded = embedder.encode_documents(missing)
-            with self._cache_lock:
-                for sentence, vector in zip(missing, encoded):
-                    self._sentence_cache[sentence] = vector
-                while len(self._sentence_cache) > SENTENCE_CACHE_SIZE:
-                    self._sentence_cache.popitem(last=False)
-        with self._cache_lock:
-            for s in sentences:
-                self._sentence_cache.move_to_end(s)
-            return np.stack([self._sentence_cache[s] for s in sentences])
+    @staticmethod
+    def _sentence_scores(query: str, passages, sentences) -> list[np.ndarray]:
+        """Per passage, a score for each sentence: the question's words and character pairs it shares.
 
-    def _sentence_scores(self, query: str, passages, sentences, semantic_index) -> list[np.ndarray]:
-        """Per passage, a score for each sentence: cosine to the question plus word overlap."""
+        Embedding every candidate sentence costs ~0.1 s each on two cores; the passage was
+        already chosen by meaning, so picking its sentence by shared words is enough.
+        """
         terms = content_terms(query)
-        flat = [p.text[a:b] for p, spans in zip(passages, sentences) for a, b in spans]
-        lexical = np.array([sum(1 for t in terms if t in norm(s)) / (len(terms) or 1) for s in flat])
-        if semantic_index is not None and flat:
-            embedder = semantic_index.embedder
-            cosine = self._sentence_vectors(embedder, flat) @ embedder.encode_query(query)
-        else:
-            cosine = np.zeros(len(flat))
-        combined = cosine + SENTENCE_WEIGHT_LEXICAL * lexical
-        out, i = [], 0
-        for spans in sentences:
-            out.append(combined[i:i + len(spans)])
-            i += len(spans)
+        pairs = bigrams(query)
+        out = []
+        for passage, spans in zip(passages, sentences):
+            scores = []
+            for a, b in spans:
+                sentence = norm(passage.text[a:b])
+                scores.append(2 * sum(1 for t in terms if t in sentence) + len(pairs & bigrams(sentence)))
+            out.append(np.array(scores, dtype=float))
         return out
 
 

@@ -1,6 +1,7 @@
 """The facade that the CLI and the web app share: build, search, ask, read, verify."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from .citations import citation
 from .config import Settings
 from .corpus import Corpus, load_corpus
 from .errors import IndexNotBuilt, QueryError, UnknownDocument
-from .fusion import reciprocal_rank_fusion
+from .fusion import interleave, reciprocal_rank_fusion
 from .keyword_index import KeywordIndex, build_keyword_index, highlight
 from .model import Document, Heading, Hit, Passage
 
@@ -23,6 +24,7 @@ MAX_QUERY_CHARS = 500
 MAX_K = 100
 MAX_PAGE = 50
 CANDIDATES = 100  # per ranking, before fusion
+COMPARISON = re.compile(r"各区|各个区|几个区|四个区|各地|各区县|分别|对比|比较|异同")
 
 
 @dataclass
@@ -251,9 +253,24 @@ class Engine:
         if mode == "semantic":
             semantic = self.semantic().search(query, limit=limit, allowed=self._allowed(district, doc))
             return semantic, len(semantic)
+        compared = self.compared_districts(query) if district is None and doc is None else []
+        if compared:
+            per_district = [self.rank(query, mode, wanted, d, None)[0] for d in compared]
+            fused = interleave(per_district)
+            return fused, len(fused)
         keyword, total, semantic = self.rankings(query, limit, district, doc)
         fused = reciprocal_rank_fusion([[pid for pid, _ in keyword], [pid for pid, _ in semantic]])
         return fused, max(total, len(fused))
+
+    def compared_districts(self, query: str) -> list[str]:
+        """The districts a question compares ("各区…分别", "南川和涪陵…"), or [] if it compares none."""
+        districts = self.districts()
+        named = [d for d in districts if d in query]
+        if len(named) >= 2:
+            return named
+        if not named and COMPARISON.search(query):
+            return districts
+        return []
 
     def rankings(self, query: str, limit: int, district: str | None, doc: str | None,
                  need_semantic: bool = True) -> tuple[list[tuple[str, float]], int, list[tuple[str, float]] | None]:

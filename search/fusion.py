@@ -19,3 +19,18 @@ def reciprocal_rank_fusion(rankings: list[list[str]], weights: list[float] | Non
         for rank, item in enumerate(ranking):
             scores[item] += weight / (k + rank + 1)
     return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+def interleave(rankings: list[list[tuple[str, float]]]) -> list[tuple[str, float]]:
+    """Round-robin merge of several rankings (one per district), without repeats.
+
+    A comparison across districts needs every district near the top, not the district
+    whose wording happens to match best taking all ten places.
+    """
+    merged, seen = [], set()
+    for rank in range(max((len(r) for r in rankings), default=0)):
+        for ranking in rankings:
+            if rank < len(ranking) and ranking[rank][0] not in seen:
+                seen.add(ranking[rank][0])
+                merged.append(ranking[rank])
+    return merged
