@@ -21,9 +21,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Browser tests drive Debian's chromium through Playwright (never `playwright install`).
+# Browser tests drive Debian's chromium through Playwright (never `playwright install`);
+# without a CJK font Chinese renders as boxes in screenshots.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=zh | grep -q .; } || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk; }
 
 build: install
 	$(BIN)/plansearch build

@@ -24,6 +24,7 @@ MAX_QUERY_CHARS = 500
 MAX_K = 100
 MAX_PAGE = 50
 CANDIDATES = 100  # per ranking, before fusion
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line breaks are fine
 COMPARISON = re.compile(r"各区|各个区|几个区|四个区|各地|各区县|分别|对比|比较|异同")
 
 
@@ -94,13 +95,15 @@ class BuildReport:
     embeddings: dict
 
 
-def validate_query(query: str | None, limit: int = MAX_QUERY_CHARS) -> str:
-    """The query stripped, or QueryError when it is empty or too long."""
+def validate_query(query: str | None, limit: int = MAX_QUERY_CHARS, what: str = "query") -> str:
+    """The query stripped, or QueryError when it is empty, too long or holds control characters."""
     query = (query or "").strip()
     if not query:
-        raise QueryError("the query is empty: type a word, a phrase or a question")
+        raise QueryError(f"the {what} is empty: type a word, a phrase or a question")
     if len(query) > limit:
-        raise QueryError(f"the query is {len(query)} characters long; the limit is {limit}")
+        raise QueryError(f"the {what} is {len(query)} characters long; the limit is {limit}")
+    if CONTROL.search(query):
+        raise QueryError(f"the {what} contains control characters (such as NUL); remove them")
     return query
 
 
@@ -358,7 +361,7 @@ class Engine:
         """Check every quotation in a draft against the corpus (see search.quotes)."""
         from .quotes import MAX_DRAFT_CHARS, QuoteFinder
 
-        validate_query(text, MAX_DRAFT_CHARS)  # positions refer to the text as given: not stripped
+        validate_query(text, MAX_DRAFT_CHARS, "text")  # positions refer to the text as given: not stripped
         with self._semantic_lock:  # reuse the lock: built once, on first use
             if self._quotes is None:
                 self._quotes = QuoteFinder(self)
