@@ -14,17 +14,14 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import LeaveOneOut, cross_val_score
 
-from search.answers import ASK_FUSION_WEIGHTS, AnswerFinder
 from search.config import Settings
 from search.engine import Engine
 from search.evaluation import load_cases
-from search.fusion import reciprocal_rank_fusion
 
 
 def case_features(engine: Engine, query: str) -> list[float]:
-    keyword, _, semantic = engine.rankings(query, 50, None, None)
-    fused = reciprocal_rank_fusion([[p for p, _ in keyword], [p for p, _ in semantic]], weights=ASK_FUSION_WEIGHTS)
-    top = [pid for pid, _, _ in engine._collapse(fused)[:3]]
+    _, _, semantic = engine.rankings(query, 10, None, None)
+    top = [pid for pid, _, _ in engine._collapse(engine.rank(query, "hybrid", 10)[0])[:3]]
     return engine.answers.features(query, top, semantic)
 
 
