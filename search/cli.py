@@ -64,6 +64,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         engine.close()
         Engine.build(settings, progress=True)
         engine = Engine.open(settings)
+    engine.warm_up()
 
     from web.server import serve  # the only import of the web layer, kept out of the library
 

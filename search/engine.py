@@ -213,13 +213,19 @@ class Engine:
             return None, f"this index has no embeddings; {store.REBUILD_HINT}"
         try:
             embedder = Embedder(self.settings.model, self.settings.query_prompt, self.settings.document_prompt)
-        except PlanSearchError as exc:
+            vectors = load_vectors(self.build_dir / "vectors")
+        except PlanSearchError as exc:  # an unusable model setting, or a damaged vector store
             return None, str(exc)
-        vectors = load_vectors(self.build_dir / "vectors")
         if self.manifest.get("model") != embedder.name:
             return None, (f"the index was embedded with {self.manifest.get('model')!r} but the model setting is "
                           f"{embedder.name!r}; {store.REBUILD_HINT}")
         return SemanticIndex(vectors, embedder), None
+
+    def warm_up(self) -> None:
+        """Load what the first requests would otherwise wait for: the model and the quote index."""
+        if self.semantic_available:
+            self.semantic().embedder.encode_query("科技创新")
+        self.verify("科技创新")
 
     @property
     def semantic_available(self) -> bool:

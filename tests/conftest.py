@@ -1,7 +1,7 @@
 """Shared fixtures: one index of the real corpus, built once per test session.
 
-The real corpus is small enough (five files, ~1000 passages) to index with embeddings
-in well under a minute, so tests assert behaviour on the documents users search.
+The real corpus (five files, ~1000 passages) is indexed with embeddings once per session
+(about 2.5 minutes on two cores), so tests assert behaviour on the documents users search.
 """
 from __future__ import annotations
 
