@@ -11,7 +11,7 @@ PORT   ?= 8000
 export OMP_WAIT_POLICY ?= PASSIVE
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install serve build test test-fast eval eval-ci bench load chromium clean
+.PHONY: install serve build test test-fast eval eval-ci bench load load-ci chromium clean
 
 # torch is pinned to the local CPU build and installed first, so that
 # sentence-transformers does not pull a multi-GB CUDA build.
@@ -41,6 +41,7 @@ serve: install
 test: install chromium
 	$(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory eval-ci
+	$(MAKE) --no-print-directory load-ci
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not browser and not slow"
@@ -62,6 +63,11 @@ bench: install
 
 load: install
 	$(BIN)/python bench/load_test.py
+
+# The hardening profile in CI: 50 clients for 60 s, zero errors, no memory growth.
+load-ci: install
+	$(BIN)/plansearch build --quiet
+	$(BIN)/python bench/load_test.py --clients 50 --seconds 60
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-artifacts
