@@ -66,3 +66,10 @@ def test_missing_index_is_a_clear_error(tmp_path):
     result = run("query", "专精特新", "--index", str(tmp_path / "none"))
     assert result.returncode == 2
     assert "plansearch build" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_library_never_imports_flask():
+    code = ("import sys, search.engine, search.cli, search.quotes, search.answers, search.evaluation; "
+            "print('flask' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "False", result.stderr
