@@ -30,6 +30,7 @@ import http.client
 import ipaddress
 import itertools
 import json
+import os
 import random
 import re
 import subprocess
@@ -52,6 +53,7 @@ RSS_INTERVAL_S = 0.5
 REQUEST_TIMEOUT_S = 120  # a question can wait behind many others on two cores
 SERVER_THREADS = 8  # `plansearch serve`'s default
 LOOPBACK_NAMES = {"localhost"}
+QUEUE_WARNING = re.compile(r"Task queue depth is (\d+)")
 # Drafts to check, written for this test: a verbatim quote, a changed number, and two
 # quotes of which the second is not in the corpus.
 VERIFY_DRAFTS = [
@@ -220,8 +222,8 @@ class RssMonitor:
                 "growth_mb": end - start, "second_half_growth_mb": end - middle}
 
 
-def semantic_available(host: str, port: int) -> bool:
-    """Whether the server answers hybrid searches (from /api/health)."""
+def health(host: str, port: int) -> dict:
+    """The server's /api/health: its passages, model and whether it answers hybrid searches."""
     conn = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT_S)
     try:
         conn.request("GET", "/api/health")
@@ -229,7 +231,7 @@ def semantic_available(host: str, port: int) -> bool:
         body = response.read()
         if response.status != 200:
             raise RuntimeError(f"/api/health answered {response.status}: {body[:200]!r}")
-        return bool(json.loads(body)["semantic"])
+        return json.loads(body)
     finally:
         conn.close()
 
@@ -238,7 +240,9 @@ def run_load(base_url: str, clients: int = 20, seconds: float = 30, max_requests
              pid: int | None = None, warmup_s: float = 5.0, seed: int = 0) -> dict:
     """The whole test against a running server (pid: its process, for memory): the report as a dict."""
     host, port = check_loopback(base_url)
-    kinds = mix(semantic_available(host, port))
+    server = health(host, port)
+    kinds = mix(bool(server["semantic"]))
+    load_average = os.getloadavg()
     # Warm-up: every kind once (the model, the quote index and the templates load on first
     # use), then a short concurrent phase (allocator arenas of the server threads grow).
     rng = random.Random(seed)
@@ -253,7 +257,10 @@ def run_load(base_url: str, clients: int = 20, seconds: float = 30, max_requests
     every = [ms for values in results.latencies.values() for ms in values]
     points = (50, 95, 99)
     return {
-        "base_url": base_url, "clients": clients, "seconds": seconds, "max_requests": max_requests,
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"), "load_average": load_average, "base_url": base_url,
+        "server": {key: server.get(key) for key in ("documents", "passages", "model")},
+        "mix": {kind: weight for kind, (weight, _) in kinds.items()},
+        "clients": clients, "seconds": seconds, "max_requests": max_requests,
         "elapsed_s": elapsed, "requests": results.requests, "throughput_rps": results.requests / elapsed,
         "latency_ms": percentiles(every, points),
         "kinds": {kind: {**percentiles(values, points), "errors": len(results.errors.get(kind, []))}
@@ -265,25 +272,40 @@ def run_load(base_url: str, clients: int = 20, seconds: float = 30, max_requests
     }
 
 
-@dataclass
 class Server:
-    """`plansearch serve` started by this script on a free loopback port."""
+    """`plansearch serve` started by this script on a free loopback port.
 
-    process: subprocess.Popen
-    base_url: str
+    Its stderr (build progress, logs) is passed through, except waitress's "Task queue
+    depth is N" warnings, one per request that waits for a worker thread: only their
+    maximum is kept, in max_queue_depth.
+    """
 
-    @classmethod
-    def start(cls, options: list[str], threads: int) -> "Server":
-        command = [sys.executable, "-m", "search.cli", "serve", "--host", "127.0.0.1", "--port", "0",
-                   "--threads", str(threads), *options]
-        # stdout carries the address it listens on; stderr (build progress, logs) passes through.
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
-        for line in process.stdout:
+    def __init__(self, options: list[str], threads: int):
+        self.threads = threads
+        self.max_queue_depth = 0
+        self.command = [sys.executable, "-m", "search.cli", "serve", "--host", "127.0.0.1", "--port", "0",
+                        "--threads", str(threads), *options]
+        self.process = subprocess.Popen(self.command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+        threading.Thread(target=self._relay_stderr, daemon=True).start()
+        self.base_url = self._address()
+
+    def _address(self) -> str:
+        """The URL the server prints on stdout once it listens."""
+        for line in self.process.stdout:
             found = re.search(r"http://127\.0\.0\.1:\d+", line)
             if found:
-                return cls(process, found.group(0))
-        process.wait()
-        raise RuntimeError(f"`{' '.join(command)}` exited with status {process.returncode} before serving")
+                return found.group(0)
+        self.process.wait()
+        raise RuntimeError(f"`{' '.join(self.command)}` exited with status {self.process.returncode} before serving")
+
+    def _relay_stderr(self) -> None:
+        for line in self.process.stderr:
+            queued = QUEUE_WARNING.search(line)
+            if queued:
+                self.max_queue_depth = max(self.max_queue_depth, int(queued.group(1)))
+            else:
+                sys.stderr.write(line)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -296,15 +318,22 @@ class Server:
 
 def report(result: dict, max_growth_mb: float) -> str:
     """The result as Markdown (also printed)."""
-    lat = result["latency_ms"]
+    lat, server = result["latency_ms"], result["server"]
+    load = ", ".join(f"{x:.1f}" for x in result["load_average"])
+    mix_text = ", ".join(f"{kind} {weight}" for kind, weight in result["mix"].items())
     lines = [
-        f"{result['clients']} clients × {result['seconds']:g} s (at most {result['max_requests']:,} requests) "
-        f"against {result['base_url']}, after {result['warmup_requests']} warm-up requests.",
+        f"Measured {result['date']} (load average at start {load}): {result['clients']} clients × "
+        f"{result['seconds']:g} s (at most {result['max_requests']:,} requests) against {result['base_url']} "
+        f"({server['documents']} documents, {server['passages']} passages, model {server['model'] or 'none'}), after "
+        f"{result['warmup_requests']} warm-up requests. Mix (weights): {mix_text}.",
         "",
         f"- **{result['requests']:,} requests in {result['elapsed_s']:.1f} s: {result['throughput_rps']:.1f} req/s**; "
         f"latency p50 {lat.get('p50', 0):.0f} ms, p95 {lat.get('p95', 0):.0f} ms, p99 {lat.get('p99', 0):.0f} ms",
         f"- **errors: {result['errors']}** (unexpected status or connection error, warm-up included)",
     ]
+    if "threads" in server:
+        lines.append(f"- server: `plansearch serve`, {server['threads']} worker threads; up to "
+                     f"{server['max_queue_depth']} requests waited in waitress's queue for a thread")
     memory = result["memory"]
     if memory is None:
         lines.append("- server memory: not measured (pass --server-pid with --base-url)")
@@ -351,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.base_url is None:
         options = [x for option in ("index", "corpus", "model") if getattr(args, option)
                    for x in (f"--{option}", str(getattr(args, option)))]
-        server = Server.start(options, args.threads)
+        server = Server(options, args.threads)
         base_url, pid = server.base_url, server.process.pid
     else:
         check_loopback(args.base_url)
@@ -361,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if server is not None:
             server.stop()
+    if server is not None:
+        result["server"].update(threads=server.threads, max_queue_depth=server.max_queue_depth)
     text = report(result, args.max_growth_mb)
     print(text)
     if args.out:
