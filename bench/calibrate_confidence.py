@@ -20,7 +20,7 @@ from search.evaluation import load_cases
 
 
 def case_features(engine: Engine, query: str) -> list[float]:
-    _, _, semantic = engine.rankings(query, 10, None, None)
+    semantic = engine.similarities(query, 10)
     top = [pid for pid, _, _ in engine._collapse(engine.rank(query, "hybrid", 10)[0])[:3]]
     return engine.answers.features(query, top, semantic)
 

@@ -105,7 +105,7 @@ class AnswerFinder:
         engine = self.engine
         # The passages are those of hybrid search (keyword search without a model); the
         # semantic ranking on its own gives the confidence its similarity feature.
-        _, _, semantic = engine.rankings(query, k, district, doc, need_semantic=False)
+        semantic = engine.similarities(query, k, district, doc)
         fused, _ = engine.rank(query, "keyword" if semantic is None else "hybrid", k, district, doc)
         groups = engine._collapse(fused)[:k]
         confidence = self.confidence(self.features(query, [pid for pid, _, _ in groups[:3]], semantic))

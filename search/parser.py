@@ -44,6 +44,12 @@ MAX_HEADING_CHARS = 45
 MAX_PASSAGE_CHARS = 320  # longer paragraphs are split at sentence ends
 PAGE_BREAK_MIN_CHARS = 40  # only long lines can be a paragraph cut by a page break
 TITLE_BLOCK_MAX_CHARS = 40
+# A document's closing lines (落款): issuing office, date, "（此件公开发布）". They stay
+# passages (a quotation or a date can be checked against them) but say nothing a
+# question could be about.
+SIGN_OFF_DATE = re.compile(r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*(印发)?$")
+SIGN_OFF_NOTE = re.compile(r"^[（(]此件公开发布[）)]$")
+ISSUER_MAX_CHARS = 30
 
 
 def clean(line: str) -> str:
@@ -183,7 +189,20 @@ class DocumentParser:
                 i = self._paragraph(i)
             if line.text and not self._is_title_line(line):
                 self.in_title_block = False
+        self._mark_sign_off()
         return self.result
+
+    def _mark_sign_off(self) -> None:
+        """Mark closing lines as kind "sign_off": dates, the publication note, and an
+        issuer line (short, no punctuation) directly followed by a date."""
+        passages = self.result.passages
+        for i, passage in enumerate(passages):
+            text = unicodedata.normalize("NFKC", passage.text).strip()
+            nxt = unicodedata.normalize("NFKC", passages[i + 1].text).strip() if i + 1 < len(passages) else ""
+            if (SIGN_OFF_DATE.match(text) or SIGN_OFF_NOTE.match(text)
+                    or (len(text) <= ISSUER_MAX_CHARS and SIGN_OFF_DATE.match(nxt)
+                        and not re.search(r"[。，,；;：:、]", text) and passage.kind == "paragraph")):
+                passages[i] = replace(passage, kind="sign_off")
 
     # -- headings -----------------------------------------------------------------
     def _heading_or_caption(self, i: int) -> int | None:

