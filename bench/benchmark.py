@@ -67,7 +67,7 @@ import numpy as np
 from search import store
 from search.config import PROJECT_ROOT, Settings
 from search.corpus import load_corpus
-from search.engine import Engine, embedding_text
+from search.engine import Engine, embedding_models, embedding_text
 from search.keyword_index import B, K1, build_keyword_index
 from search.tokenizer import STOPWORDS, tokenize
 
@@ -234,7 +234,7 @@ def build(corpus_dir: Path, settings: Settings, embed: str) -> tuple[dict, Bm25s
     embed: EMBED_FULL (encode every passage), EMBED_SAMPLE_MODE (encode a sample,
     extrapolate, synthesise the store) or EMBED_NONE (keyword only).
     """
-    from search.embeddings import Embedder, content_hash, embed_passages, save_vectors
+    from search.embeddings import content_hash, embed_passages, save_vectors
 
     tokenize("预热")  # load jieba and the dictionaries now: a one-time cost, not a per-passage one
     timings: dict = {}
@@ -250,30 +250,32 @@ def build(corpus_dir: Path, settings: Settings, embed: str) -> tuple[dict, Bm25s
     with step(timings, "snapshot"):
         store.save_corpus(build_dir, corpus)
     embedding: dict = {"mode": embed}
-    model_name = None
+    model_names: dict = {"model": None, "companion_model": None}
     if embed != EMBED_NONE:
         texts = [(p.id, embedding_text(corpus.documents[p.doc_id], p)) for p in corpus.passages]
-        with step(timings, "model_load"):
-            embedder = Embedder(settings.model, settings.query_prompt, settings.document_prompt)
-        model_name = embedder.name
-        if embed == EMBED_FULL:
-            with step(timings, "embedding"):
-                vectors = embed_passages(texts, embedder, None, progress=False)[0].vectors
-            encoded, seconds = len(texts), timings["embedding"]["seconds"]
-        else:
-            sample = random.Random(0).sample([text for _, text in texts], min(EMBED_SAMPLE, len(texts)))
-            with step(timings, "embedding_sample"):
-                sample_vectors = embedder.encode_documents(sample)
-            encoded, seconds = len(sample), timings["embedding_sample"]["seconds"]
-            vectors = tiled_vectors(sample_vectors, len(texts))
-        embedding.update(encoded=encoded, passages_per_s=encoded / seconds,
-                         seconds=len(texts) / (encoded / seconds))
-        save_vectors(build_dir / "vectors", model_name, [pid for pid, _ in texts],
-                     [content_hash(text) for _, text in texts], vectors)
-        del embedder, vectors  # the engine loads its own model; do not hold two
+        for role, directory, make_embedder in embedding_models(settings):
+            prefix = "" if role == "model" else "companion_"
+            with step(timings, f"{prefix}model_load"):
+                embedder = make_embedder()
+            model_names[role] = embedder.name
+            stats = embedding if role == "model" else embedding.setdefault("companion", {})
+            if embed == EMBED_FULL:
+                with step(timings, f"{prefix}embedding"):
+                    vectors = embed_passages(texts, embedder, None, progress=False)[0].vectors
+                encoded, seconds = len(texts), timings[f"{prefix}embedding"]["seconds"]
+            else:
+                sample = random.Random(0).sample([text for _, text in texts], min(EMBED_SAMPLE, len(texts)))
+                with step(timings, f"{prefix}embedding_sample"):
+                    sample_vectors = embedder.encode_documents(sample)
+                encoded, seconds = len(sample), timings[f"{prefix}embedding_sample"]["seconds"]
+                vectors = tiled_vectors(sample_vectors, len(texts))
+            stats.update(encoded=encoded, passages_per_s=encoded / seconds, seconds=len(texts) / (encoded / seconds))
+            save_vectors(build_dir / directory, embedder.name, [pid for pid, _ in texts],
+                         [content_hash(text) for _, text in texts], vectors)
+            del embedder, vectors  # the engine loads its own model; do not hold two
     store.publish(settings.index_dir, build_dir, {
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "passages": len(corpus.passages),
-        "documents": len(corpus.documents), "model": model_name, "errors": corpus.errors,
+        "documents": len(corpus.documents), **model_names, "errors": corpus.errors,
         "timings": {name: t["seconds"] for name, t in timings.items()}, "benchmark_embedding": embed,
     })
     sources = [p for p in corpus_dir.iterdir() if p.suffix in (".txt", ".md")]
@@ -282,6 +284,7 @@ def build(corpus_dir: Path, settings: Settings, embed: str) -> tuple[dict, Bm25s
         "documents": len(corpus.documents), "passages": len(corpus.passages), "errors": len(corpus.errors),
         "build": timings, "embedding": embedding,
         "sizes_mb": {"keyword": dir_mb(build_dir / "keyword"), "vectors": dir_mb(build_dir / "vectors"),
+                     "companion_vectors": dir_mb(build_dir / "companion-vectors"),
                      "snapshot": dir_mb(build_dir / store.CORPUS)},
     }
     return result, reference
@@ -301,6 +304,8 @@ def forget_query_vectors(engine: Engine) -> None:
     quietly timing cached vectors."""
     if engine.semantic_available:
         engine.semantic().embedder._cached_query.cache_clear()
+    if engine.companion() is not None:
+        engine.companion().embedder._cached_query.cache_clear()
 
 
 def library_call(engine: Engine, mode: str) -> Callable[[str], object]:
@@ -471,6 +476,10 @@ def markdown(results: list[dict], info: dict, command: str) -> str:
             embedding = "off (model none)"
         if "model_load" in cell:
             embedding += f"; model load {cell['model_load']}"
+        if "companion" in e:
+            c = e["companion"]
+            done = cell.get("companion_embedding") or f"{c['seconds']:.0f} s extrapolated"
+            embedding += f"; companion {done} ({c['passages_per_s']:.0f} passages/s)"
         peak = max(t["peak_rss_mb"] for t in b.values())
         lines.append(f"| {r['scale']}× | {r['files']} | {r['documents']} | {r['passages']:,} | {cell['parse']} | "
                      f"{cell['tokenize']} | {cell['keyword_index']} | {cell['snapshot']} | {embedding} | {peak:.0f} |")
@@ -482,12 +491,13 @@ def markdown(results: list[dict], info: dict, command: str) -> str:
         "",
         "### Index size on disk (MiB) and memory",
         "",
-        "| scale | keyword/ | vectors/ | corpus.json | open index (s) | RSS serving MiB | max RSS MiB |",
+        "| scale | keyword/ | vectors/ (+ companion-vectors/) | corpus.json | open index (s) | RSS serving MiB | max RSS MiB |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         z = r["sizes_mb"]
-        vectors = f"{z['vectors']:.1f}" + (" (synthetic)" if r["embedding"]["mode"] == EMBED_SAMPLE_MODE else "")
+        vectors = f"{z['vectors']:.1f}" + (f" + {z['companion_vectors']:.1f}" if z.get("companion_vectors") else "")
+        vectors += " (synthetic)" if r["embedding"]["mode"] == EMBED_SAMPLE_MODE else ""
         lines.append(f"| {r['scale']}× | {z['keyword']:.1f} | {vectors} | {z['snapshot']:.1f} | {_s(r['open_s'])} | "
                      f"{r['rss_serving_mb']:.0f} | {r['maxrss_mb']:.0f} |")
     lines += [

@@ -20,9 +20,7 @@ from search.evaluation import load_cases
 
 
 def case_features(engine: Engine, query: str) -> list[float]:
-    semantic = engine.similarities(query, 10)
-    top = [pid for pid, _, _ in engine._collapse(engine.rank(query, "hybrid", 10)[0])[:3]]
-    return engine.answers.features(query, top, semantic)
+    return engine.answers.assess(query, 10)[1]
 
 
 def main(argv: list[str] | None = None) -> None:

