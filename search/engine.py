@@ -312,7 +312,9 @@ class Engine:
             return fused, len(fused)
         compared = self.compared_districts(query) if district is None and doc is None else []
         if compared:
-            per_district = [self.rank(query, mode, wanted, d, None)[0] for d in compared]
+            # Each district's turns go to distinct passages, not to a reprint of one already taken.
+            per_district = [[(pid, score) for pid, score, _ in self._collapse(self.rank(query, mode, wanted, d)[0])]
+                            for d in compared]
             fused = interleave(per_district)
             return fused, len(fused)
         keyword, total = self.keyword.search(query, limit=limit, district=district, doc_id=doc)

@@ -80,3 +80,16 @@ def test_companion_model_is_built_fused_and_can_be_switched_off(tmp_path):
     engine = Engine.open(both)  # the setting names a companion this build lacks: serve rebuilds
     assert not engine.models_match_build and engine.health()["companion_model"] is None
     engine.close()
+
+
+def test_a_comparison_gives_every_district_its_turn(engine):
+    assert set(engine.compared_districts("南川和涪陵分别怎样布局中医药产业？")) == {"南川", "涪陵"}
+    assert set(engine.compared_districts("各区2025年高新技术企业数量目标分别是多少")) == set(engine.districts())
+    assert engine.compared_districts("涪陵打算怎么吸引海外人才？") == []
+
+    hits = engine.search("各区2025年高新技术企业数量目标分别是多少", k=8).hits
+    assert {h.document.district for h in hits[:4]} == set(engine.districts())
+    # 綦江's turns go to distinct passages, never to the gazette reprint of one already shown.
+    shown = {h.passage.id for h in hits}
+    assert not any(d in shown for h in hits for d in h.passage.duplicates)
+    assert sum(h.document.district == "綦江" for h in hits) == 2
