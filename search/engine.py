@@ -133,6 +133,9 @@ class Engine:
         # Closing lines (issuer, date) are near every question in embedding space, being
         # short and generic: semantic search never returns them (keyword search still does).
         self._meaningful = np.array([p.kind != "sign_off" for p in corpus.passages])
+        # For the filters of semantic search: a comparison of arrays, not a loop over every passage.
+        self._passage_docs = np.array([p.doc_id for p in corpus.passages])
+        self._passage_districts = np.array([corpus.documents[p.doc_id].district or "" for p in corpus.passages])
         self._semantic = None
         self._semantic_error: str | None = None
         self._semantic_lock = threading.Lock()
@@ -358,18 +361,21 @@ class Engine:
 
     def _allowed(self, district: str | None, doc: str | None) -> np.ndarray:
         """The passages semantic search may return: no sign-offs, and within the filters."""
-        if district is None and doc is None:
-            return self._meaningful
-        docs = self.corpus.documents
-        return self._meaningful & np.array([(doc is None or p.doc_id == doc)
-                                            and (district is None or docs[p.doc_id].district == district)
-                                            for p in self.corpus.passages])
+        mask = self._meaningful
+        if district is not None:
+            mask = mask & (self._passage_districts == district)
+        if doc is not None:
+            mask = mask & (self._passage_docs == doc)
+        return mask
 
     def _table_of(self, pid: str) -> tuple | None:
         """The table a passage is a row of (document and headings, the same for a reprint
         of the table), or None for other passages."""
-        passage = self._primary_copy(self.passages[pid])
-        return (passage.doc_id, passage.heading_path) if passage.kind == "table_row" else None
+        passage = self.passages[pid]
+        if passage.kind != "table_row":
+            return None
+        primary = self._primary_copy(passage)
+        return primary.doc_id, primary.heading_path
 
     def _collapse(self, ranked: list[tuple[str, float]]) -> list[tuple[str, float, list[str]]]:
         """Keep the best-ranked copy of each group of near-duplicates; list the others with it."""
@@ -389,7 +395,8 @@ class Engine:
     def _primary_copy(self, passage: Passage) -> Passage:
         """Of a passage and its duplicates, the one from a document's own file (not a gazette reprint)."""
         copies = [passage] + [self.passages[d] for d in passage.duplicates]
-        return min(copies, key=lambda p: (bool(self.corpus.documents[p.doc_id].published_in), copies.index(p)))
+        order = min(range(len(copies)), key=lambda i: (bool(self.corpus.documents[copies[i].doc_id].published_in), i))
+        return copies[order]
 
     def hit(self, pid: str, score: float, query: str, duplicates: list[str] | None = None,
             answer: str | None = None, highlight_html: str | None = None, terms: list[str] | None = None) -> Hit:
