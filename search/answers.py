@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .sources import KNOWN_DISTRICTS
-from .tokenizer import tokenize
+from .tokenizer import QUESTION_WORDS, tokenize
 
 if TYPE_CHECKING:
     from .engine import AskResult, Engine
@@ -37,10 +37,6 @@ ASKED_FIGURES: list[tuple[re.Pattern, re.Pattern]] = [
     (re.compile(r"多少|(?<!哪)几[个家项名所件人次]"), re.compile(r"\d")),
 ]
 UNIT_IN_NAME = re.compile(r"[（(]([^（）()]{1,6})[）)]\s*$")
-# Question words and fillers that say nothing about what is asked.
-QUESTION_WORDS = set("""什么 怎么 怎样 怎么样 如何 哪些 哪个 哪里 哪 哪几 几个 多少 是否 有没有 吗 呢 吧 啊 的 了 和 与 及
-是 有 在 对 把 被 给 让 要 会 能 将 打算 准备 计划 规划 提出 方面 分别 主要 重点 情况 这个 那个 一下 请问 目前 现在
-为什么 为何 还 都 也 就 又 到 从 以 由 上 下 中 里 时 后 前 多 少 年 区 我们 他们 其 该""".split())
 # Logistic confidence over the features of AnswerFinder.features: fitted on the
 # project's labelled cases by bench/calibrate_confidence.py (answerable vs negative).
 # On bench/cases.jsonl (132 answerable, 20 negative; balanced classes; leave-one-out
@@ -127,8 +123,8 @@ class AnswerFinder:
         # The passages are those of hybrid search (keyword search without a model); the
         # main model's ranking on its own gives the confidence its similarity feature.
         semantic = engine.similarities(query, k, district, doc)
-        fused, _ = engine.rank(query, "keyword" if semantic is None else "hybrid", k, district, doc)
-        hits = self._answers(query, engine._collapse(fused)[:k])
+        ranking = engine.rank(query, "keyword" if semantic is None else "hybrid", k, district, doc)
+        hits = self._answers(query, engine._collapse(ranking.ranked)[:k])
         return hits, self.features(query, hits[:3], semantic)
 
     def features(self, query: str, top: list["Hit"], semantic: list[tuple[str, float]] | None) -> list[float]:

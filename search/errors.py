@@ -22,3 +22,7 @@ class IndexNotBuilt(PlanSearchError):
 
 class CorpusError(PlanSearchError):
     """A corpus file could not be read or parsed; the message names the file."""
+
+
+class ThesaurusError(PlanSearchError):
+    """The thesaurus file named by the settings is missing or malformed; the message names it."""

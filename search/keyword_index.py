@@ -52,6 +52,7 @@ FILTERS = ("district", "doc_id", "chapter")
 K1 = 1.2
 B = 0.75
 FORMAT_VERSION = 1
+RELATED_WEIGHT = 0.5
 META_FILE = "keyword-meta.json"
 ARRAYS_FILE = "keyword-bm25.npz"
 REBUILD_HINT = "rebuild the index with `plansearch build`"
@@ -301,10 +302,11 @@ def _alternatives(token: str, clause: _Clause) -> set[str]:
     return alternatives
 
 
-def _scoring_terms(clauses: list[_Clause]) -> list[tuple[str, _Clause]]:
-    """The (token, clause) pairs that are scored: positive tokens minus function words."""
+def _scoring_terms(clauses: list[_Clause], ignored: frozenset[str] = frozenset()) -> list[tuple[str, _Clause]]:
+    """The (token, clause) pairs that are scored: positive tokens minus function words
+    (and minus ``ignored`` words)."""
     pairs = [(t, c) for c in clauses if not c.exclude for t in c.tokens]
-    content = [(t, c) for t, c in pairs if t not in STOPWORDS] or pairs
+    content = [(t, c) for t, c in pairs if t not in STOPWORDS and t not in ignored] or pairs
     seen: set[str] = set()
     return [(t, c) for t, c in content if not (t in seen or seen.add(t))]
 
@@ -438,6 +440,8 @@ class KeywordIndex:
         district: str | None = None,
         doc_id: str | None = None,
         chapter: str | None = None,
+        related: Sequence[str] = (),
+        ignored: frozenset[str] = frozenset(),
     ) -> tuple[list[tuple[str, float]], int]:
         """Passages matching ``query``, best first: ``([(passage_id, score)...], total)``.
 
@@ -447,9 +451,14 @@ class KeywordIndex:
         filters keep passages of one district, one document and/or one chapter (top
         heading, or its beginning such as 第七章). A query with no words after analysis
         matches nothing.
+
+        ``related`` terms (the thesaurus's document terms for the query's wordings) count
+        where they occur whole, with RELATED_WEIGHT of their BM25 score, and match on their
+        own; they are never required, so passages with all the query's words stay first.
+        ``ignored`` words (QUESTION_WORDS for a question) are neither scored nor required.
         """
         clauses = _parse(query)
-        terms = _scoring_terms(clauses)
+        terms = _scoring_terms(clauses, ignored)
         if not terms:
             return [], 0
         n = len(self._ids)
@@ -462,6 +471,12 @@ class KeywordIndex:
                 scores[rows] += weights
                 matched[rows] += 1
         mask = matched > 0
+        for term in related:
+            found = self._related_scores(term)
+            if found is not None:
+                rows, weights = found
+                scores[rows] += RELATED_WEIGHT * weights
+                mask[rows] = True
         for clause in clauses:
             if clause.exclude:
                 mask &= ~self._excluded_mask(clause)
@@ -482,6 +497,22 @@ class KeywordIndex:
         top = np.argpartition(-s, k - 1)[:k]
         top = top[np.lexsort((rows[top], -s[top]))]  # ties: corpus order
         return [(self._ids[rows[i]], float(s[i])) for i in top], total
+
+    def _related_scores(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Rows where ``term`` occurs whole (its tokens in a row), with the sum of their weights."""
+        tokens = tuple(tokenize(term))
+        if not tokens:
+            return None
+        starts = self._sequence(tokens) if len(tokens) > 1 else self._term_positions(tokens[0])
+        rows = np.unique(np.searchsorted(self._row_start, starts, side="right") - 1)
+        if rows.size == 0:
+            return None
+        total = np.zeros(rows.size, np.float32)
+        for token in dict.fromkeys(tokens):
+            posting_rows, weights = self._postings(token)
+            at = np.searchsorted(posting_rows, rows)
+            total += weights[np.minimum(at, len(posting_rows) - 1)]
+        return rows, total
 
     def query_terms(self, query: str) -> list[str]:
         """The normalised words and phrases of ``query`` to mark in results (see highlight)."""

@@ -39,6 +39,12 @@ STOPWORDS = frozenset(
     "怎样 怎么样 如何 多少 几 是否 有没有 吗 呢 吧 啊 我 我们 你 你们 他 他们 它 有 要".split()
 )
 
+# Words of how a question is put, not of what it asks about: natural-language questions
+# (hybrid search, ask) do not score them, nor need them in a passage.
+QUESTION_WORDS = frozenset("""什么 怎么 怎样 怎么样 如何 哪些 哪个 哪里 哪 哪几 几个 多少 是否 有没有 吗 呢 吧 啊 的 了 和 与 及
+是 有 在 对 把 被 给 让 要 会 能 将 打算 准备 计划 规划 提出 方面 分别 主要 重点 情况 这个 那个 一下 请问 目前 现在
+为什么 为何 还 都 也 就 又 到 从 以 由 上 下 中 里 时 后 前 多 少 年 区 我们 他们 其 该""".split())
+
 _CJK = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 # Group 1: a run of Chinese characters, for jieba. Group 2: a run of other letters and
 # digits, with decimals and a percent sign kept on (2025, 2.3%, 3%, 5g, v1.0).

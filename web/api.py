@@ -9,7 +9,7 @@ from search.engine import MAX_K, MAX_PAGE
 
 from .context import document_list, engine
 from .export import DOCX_MIMETYPE, quotes_docx, quotes_from
-from .params import MAX_TEXT_CHARS, checked_text, filters, json_object, query, search_mode, whole_number
+from .params import MAX_TEXT_CHARS, checked_text, expand, filters, json_object, query, search_mode, whole_number
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
@@ -20,7 +20,7 @@ def index():
     return jsonify({
         "endpoints": {
             "GET /api/search": f"q, mode=hybrid|keyword|semantic, k (1-{MAX_K}, default 10), page (1-{MAX_PAGE}), "
-                               "district, doc",
+                               "district, doc, expand=1|0 (hybrid: also search the thesaurus's terms)",
             "GET /api/ask": f"q (a question), k (1-{MAX_K}, default 5), district, doc",
             "GET /api/documents": "every document with its passage count",
             "GET /api/documents/<id>": "a document, its outline and passages in reading order",
@@ -34,9 +34,9 @@ def index():
 
 @api.get("/search")
 def search():
-    """Ranked passages: GET /api/search?q=&mode=&k=&page=&district=&doc=."""
+    """Ranked passages: GET /api/search?q=&mode=&k=&page=&district=&doc=&expand=."""
     result = engine().search(query(), mode=search_mode(), k=whole_number("k", 10, MAX_K),
-                             page=whole_number("page", 1, MAX_PAGE), **filters())
+                             page=whole_number("page", 1, MAX_PAGE), expand=expand(), **filters())
     return jsonify(result.to_dict())
 
 

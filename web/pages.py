@@ -12,7 +12,7 @@ from search.errors import QueryError
 
 from .context import document_list, engine
 from .errors import status_of
-from .params import MAX_TEXT_CHARS, checked_text, filters, query, search_mode, whole_number
+from .params import MAX_TEXT_CHARS, checked_text, expand, filters, query, search_mode, whole_number
 from .reader import reading_blocks
 
 pages = Blueprint("pages", __name__)
@@ -27,7 +27,7 @@ EXAMPLES = (
     ("涪陵打算怎么吸引海外人才？", "ask", "直接提问"),
 )
 STATUS_LABELS = {"verbatim": "原文一致", "differs": "有出入", "not_found": "未找到"}
-SEARCH_ARGS = ("q", "mode", "k", "page", "district", "doc")
+SEARCH_ARGS = ("q", "mode", "k", "page", "district", "doc", "expand")
 ASK_ARGS = ("q", "k", "district", "doc")
 
 
@@ -51,7 +51,8 @@ def search():
         return render_template("ask.html", result=result.to_dict(), mode=mode, **choices,
                                json_url=_same_args("api.ask", ASK_ARGS))
     k = whole_number("k", 10, MAX_K)
-    result = current.search(query(), mode=mode, k=k, page=whole_number("page", 1, MAX_PAGE), **filters())
+    result = current.search(query(), mode=mode, k=k, page=whole_number("page", 1, MAX_PAGE),
+                            expand=expand(), **filters())
     return render_template("search.html", result=result.to_dict(), mode=mode, **choices,
                            pages=min(math.ceil(result.total / k), MAX_PAGE),
                            page_url=partial(_same_args, "pages.search", SEARCH_ARGS),

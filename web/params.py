@@ -69,6 +69,16 @@ def search_mode() -> str:
     return mode or ("hybrid" if engine().semantic_available else "keyword")
 
 
+def expand() -> bool:
+    """The expand parameter: 0 searches only the words typed, without the thesaurus's terms."""
+    raw = request.args.get("expand", "").strip().lower()
+    if raw in ("", "1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise QueryError(f"expand must be 1 or 0, not {raw!r}")
+
+
 def filters() -> dict[str, str | None]:
     """The district and doc filters (the engine checks that they exist)."""
     return {"district": request.args.get("district") or None, "doc": request.args.get("doc") or None}

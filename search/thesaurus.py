@@ -1,0 +1,110 @@
+"""Everyday wordings → the documents' own terms.
+
+People ask in their own words (温室气体捕捉, 牵线搭桥的中介) for what the plans call
+碳捕集 or 技术经纪人. Neither BM25 nor the small embedding models bridge such gaps
+reliably, so a thesaurus does, as search engines' synonym files do: a question's
+wordings that the thesaurus knows add the documents' terms to the search.
+
+File format (``data/thesaurus.txt``), one concept per line, ``#`` starts a comment::
+
+    技术经纪人, 技术经理人 = 技术中介, 中介人员, 牵线搭桥
+
+Left of ``=``: terms as the documents write them. Right: other wordings of the same
+concept. A query that contains any of them (or all the words of one, in any order)
+expands to the left-side terms it does not already contain.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ThesaurusError
+from .tokenizer import STOPWORDS, normalize, tokenize
+
+MIN_KEY_CHARS = 2  # a single character would match far too many questions
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One line of the thesaurus: the documents' terms and the other wordings of them."""
+
+    terms: tuple[str, ...]
+    wordings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Key:
+    """A wording (or term) as matched against a query: its normalised text and words."""
+
+    text: str
+    words: frozenset[str]
+    concept: int
+
+
+def parse_thesaurus(text: str, source: str = "thesaurus") -> list[Concept]:
+    """The concepts of a thesaurus file's text; raises ThesaurusError naming the bad line."""
+    concepts = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        left, sep, right = line.partition("=")
+        terms = _items(left)
+        if not sep or not terms:
+            raise ThesaurusError(f"{source}, line {number}: expected 'term, term = wording, wording', got {line!r}")
+        concepts.append(Concept(terms, _items(right)))
+    return concepts
+
+
+def _items(side: str) -> tuple[str, ...]:
+    parts = (p.strip() for p in side.replace("，", ",").split(","))  # not 、: terms contain it (双随机、一公开)
+    return tuple(dict.fromkeys(p for p in parts if p))
+
+
+class Thesaurus:
+    """Expands queries with the documents' terms for the wordings they contain."""
+
+    def __init__(self, concepts: list[Concept]) -> None:
+        self.concepts = concepts
+        keys = []
+        for i, concept in enumerate(concepts):
+            for surface in (*concept.terms, *concept.wordings):
+                text = normalize(surface)
+                if len(text) >= MIN_KEY_CHARS:
+                    words = frozenset(t for t in tokenize(text) if t not in STOPWORDS)
+                    keys.append(_Key(text, words, i))
+        self._keys = keys
+
+    @classmethod
+    def load(cls, path: Path) -> "Thesaurus":
+        """The thesaurus in ``path``; raises ThesaurusError if it is missing or malformed."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ThesaurusError(f"cannot read the thesaurus {path}: {error}") from error
+        return cls(parse_thesaurus(text, str(path)))
+
+    def expand(self, query: str) -> list[str]:
+        """The documents' terms of the concepts ``query`` mentions that it does not already
+        contain, in the order the concepts are first mentioned."""
+        text = normalize(query)
+        words = set(tokenize(text))
+        found: dict[int, int] = {}
+        for key in self._keys:
+            if key.concept not in found:
+                at = text.find(key.text)
+                if at < 0 and len(key.words) > 1 and key.words <= words:
+                    at = min(text.find(w) for w in key.words)
+                if at >= 0:
+                    found[key.concept] = at
+        terms: list[str] = []
+        for i in sorted(found, key=found.get):
+            terms += [t for t in self.concepts[i].terms if normalize(t) not in text]
+        return list(dict.fromkeys(terms))
+
+
+@functools.lru_cache(maxsize=4)
+def load_thesaurus(path: Path) -> Thesaurus:
+    """The thesaurus in ``path``, read once per process."""
+    return Thesaurus.load(path)

@@ -1,0 +1,119 @@
+"""The thesaurus: everyday wordings of a question → the documents' own terms, searched too."""
+from __future__ import annotations
+
+import pytest
+
+from search.config import DEFAULT_THESAURUS, Settings
+from search.engine import Engine
+from search.errors import ThesaurusError
+from search.thesaurus import Thesaurus, parse_thesaurus
+from search.tokenizer import normalize
+
+SAMPLE = """# a comment
+碳捕集及利用, 碳捕集利用与封存 = 温室气体捕捉, CCUS
+双随机、一公开 = 随机抽查
+包干制 =
+"""
+
+
+@pytest.fixture(scope="module")
+def sample() -> Thesaurus:
+    return Thesaurus(parse_thesaurus(SAMPLE))
+
+
+def test_lines_give_the_documents_terms_and_the_other_wordings():
+    concepts = parse_thesaurus(SAMPLE)
+    assert [c.terms for c in concepts] == [("碳捕集及利用", "碳捕集利用与封存"), ("双随机、一公开",), ("包干制",)]
+    assert concepts[0].wordings == ("温室气体捕捉", "CCUS")
+    assert concepts[2].wordings == ()
+
+
+@pytest.mark.parametrize("line", ["只有左边", "= 没有左边", " , = 空"])
+def test_a_malformed_line_is_refused_with_its_number(line):
+    with pytest.raises(ThesaurusError, match="line 2"):
+        parse_thesaurus("# ok\n" + line)
+
+
+def test_a_wording_expands_to_the_documents_terms(sample):
+    assert sample.expand("把工厂排的温室气体捕捉起来再利用") == ["碳捕集及利用", "碳捕集利用与封存"]
+    assert sample.expand("ccus项目")  # matched after normalisation (case, full width)
+    # All the words of a wording, in another order.
+    assert sample.expand("怎样捕捉温室气体") == ["碳捕集及利用", "碳捕集利用与封存"]
+
+
+def test_terms_already_in_the_query_are_not_added(sample):
+    assert sample.expand("碳捕集及利用有哪些项目") == ["碳捕集利用与封存"]
+    assert sample.expand("包干制") == []
+    assert sample.expand("页岩气开发") == []
+
+
+def test_every_term_of_the_packaged_thesaurus_is_in_the_corpus(keyword_engine):
+    """Expanding to a term no passage contains would only cost time: the left side must
+    be the documents' own wording."""
+    corpus = keyword_engine.corpus
+    text = normalize("\n".join(" ".join((p.text, *p.heading_path)) for p in corpus.passages))
+    concepts = Thesaurus.load(DEFAULT_THESAURUS).concepts
+    assert len(concepts) > 500
+    assert [t for c in concepts for t in c.terms if normalize(t) not in text] == []
+
+
+def test_hybrid_search_finds_the_documents_term_for_an_everyday_wording(engine):
+    question = "帮企业把专利拿去银行抵押贷款"  # the plans say 知识产权质押融资, 专利质押融资
+    result = engine.search(question, mode="hybrid", k=3)
+    assert {"知识产权质押融资", "专利质押融资"} <= set(result.expansions)
+    assert "质押" in result.hits[0].passage.text
+    assert any(f"<mark>{term}</mark>" in hit.highlight for hit in result.hits for term in result.expansions)
+    assert engine.search(question, mode="hybrid", k=3, expand=False).expansions == []
+
+
+def test_keyword_and_semantic_modes_search_the_words_as_typed(engine):
+    for mode in ("keyword", "semantic"):
+        assert engine.search("榨菜", mode=mode).expansions == []
+    assert engine.search("榨菜", mode="hybrid").expansions == ["青菜头", "茎瘤芥"]
+
+
+def test_a_quotation_is_searched_as_written(engine):
+    quote = "推动食品合成生物学、食品大数据、食品感知科学、智能装备制造等研究成果嫁接榨菜产业"
+    assert engine.thesaurus.expand(quote)  # it mentions a concept of the thesaurus...
+    result = engine.search(quote, mode="hybrid", k=3)
+    assert result.expansions == []  # ...but it is a quotation of a passage
+    assert quote in result.hits[0].passage.text
+
+
+def test_the_thesaurus_can_be_switched_off_or_replaced(settings, tmp_path):
+    off = Engine.open(settings.with_(thesaurus="none"))
+    assert off.thesaurus is None and off.health()["thesaurus_concepts"] == 0
+    assert off.search("榨菜", mode="hybrid").expansions == []
+    own = tmp_path / "thesaurus.txt"
+    own.write_text("涪陵榨菜 = 咸菜\n", encoding="utf-8")
+    assert Engine.open(settings.with_(thesaurus=str(own))).search("咸菜", k=3).expansions == ["涪陵榨菜"]
+
+
+def test_a_missing_or_broken_thesaurus_is_named(settings, tmp_path):
+    with pytest.raises(ThesaurusError, match="nowhere.txt"):
+        Engine.open(settings.with_(thesaurus=str(tmp_path / "nowhere.txt")))
+    broken = tmp_path / "broken.txt"
+    broken.write_text("没有等号的一行\n", encoding="utf-8")
+    with pytest.raises(ThesaurusError, match="broken.txt, line 1"):
+        Engine.open(settings.with_(thesaurus=str(broken)))
+
+
+def test_the_api_reports_and_switches_the_expansions(client):
+    body = client.get("/api/search?q=科研经费打包交给项目负责人自主支配").get_json()
+    assert body["expansions"] == ["包干制"]
+    assert client.get("/api/search?q=科研经费打包交给项目负责人自主支配&expand=0").get_json()["expansions"] == []
+    bad = client.get("/api/search?q=榨菜&expand=maybe")
+    assert bad.status_code == 400 and "expand" in bad.get_json()["error"]["message"]
+    assert client.get("/api/health").get_json()["thesaurus_concepts"] > 500
+
+
+def test_the_search_page_shows_the_terms_searched_too(client):
+    page = client.get("/search?q=科研经费打包交给项目负责人自主支配").get_data(as_text=True)
+    assert "同时查找了文件用语" in page and "<mark>包干制</mark>" in page and "expand=0" in page
+    plain = client.get("/search?q=科研经费打包交给项目负责人自主支配&expand=0").get_data(as_text=True)
+    assert "只查了输入的词" in plain and "同时查找了文件用语" not in plain
+
+
+def test_settings_read_the_thesaurus_from_the_environment(monkeypatch):
+    monkeypatch.setenv("PLANSEARCH_THESAURUS", "none")
+    assert Settings().thesaurus == "none"
