@@ -57,7 +57,7 @@ eval: install
 # CI's quality floors, a little under the measured figures so that a regression fails:
 # keyword mode on a keyword-only index (no model needed; measured hit@5 0.78, MRR 0.70:
 # the set's 29 paraphrases are not keyword questions), then hybrid and ask (hit@5 0.89 and
-# 0.84, MRR 0.75 and 0.72).
+# 0.84, MRR 0.79 and 0.75).
 eval-ci: install
 	$(BIN)/plansearch build --index instance/eval-keyword --model none --quiet
 	$(BIN)/python -m search.evaluation --mode keyword --index instance/eval-keyword --model none \
@@ -65,7 +65,7 @@ eval-ci: install
 
 eval-hybrid-ci: install
 	$(BIN)/plansearch build --quiet
-	$(BIN)/python -m search.evaluation --mode hybrid --mode ask --min-hit5 0.8 --min-mrr 0.65 --min-heading 0.95
+	$(BIN)/python -m search.evaluation --mode hybrid --mode ask --min-hit5 0.8 --min-mrr 0.7 --min-heading 0.95
 
 bench: install
 	$(BIN)/python bench/benchmark.py
