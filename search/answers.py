@@ -110,22 +110,23 @@ class AnswerFinder:
     def answer(self, query: str, k: int, district: str | None, doc: str | None) -> "AskResult":
         from .engine import AskResult
 
-        hits, features = self.assess(query, k, district, doc)
+        hits, features, expansions = self.assess(query, k, district, doc)
         confidence = self.confidence(features)
         if confidence >= ANSWERABLE_AT:
-            return AskResult(query, True, confidence, hits)
-        return AskResult(query, False, confidence, [], related=hits)
+            return AskResult(query, True, confidence, hits, expansions=expansions)
+        return AskResult(query, False, confidence, [], related=hits, expansions=expansions)
 
     def assess(self, query: str, k: int, district: str | None = None,
-               doc: str | None = None) -> tuple[list["Hit"], list[float]]:
-        """The answers, best first, and the features of their confidence (see ``features``)."""
+               doc: str | None = None) -> tuple[list["Hit"], list[float], list[str]]:
+        """The answers, best first, the features of their confidence (see ``features``) and
+        the thesaurus's terms that were searched too."""
         engine = self.engine
         # The passages are those of hybrid search (keyword search without a model); the
         # main model's ranking on its own gives the confidence its similarity feature.
         semantic = engine.similarities(query, k, district, doc)
         ranking = engine.rank(query, "keyword" if semantic is None else "hybrid", k, district, doc)
         hits = self._answers(query, engine._collapse(ranking.ranked)[:k])
-        return hits, self.features(query, hits[:3], semantic)
+        return hits, self.features(query, hits[:3], semantic), ranking.expansions
 
     def features(self, query: str, top: list["Hit"], semantic: list[tuple[str, float]] | None) -> list[float]:
         """What the confidence is computed from, given the best answers (hits of ``_answers``).

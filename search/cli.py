@@ -95,6 +95,8 @@ def cmd_query(args: argparse.Namespace) -> int:
     else:
         print(f"{result.total} passages ({result.took_ms:.0f} ms)")
         hits = result.hits
+    if result.expansions:
+        print("also searched (thesaurus): " + "、".join(result.expansions))
     for rank, hit in enumerate(hits, 1):
         print(f"\n{rank}. {hit.citation}  [{hit.score:.3f}]")
         if hit.answer:

@@ -87,6 +87,7 @@ class AskResult:
     hits: list[Hit]  # answers when answerable, else empty
     related: list[Hit] = field(default_factory=list)  # weak matches, shown as such when not answerable
     took_ms: float = 0.0
+    expansions: list[str] = field(default_factory=list)  # the documents' terms searched too
 
     def to_dict(self) -> dict:
         return {
@@ -94,6 +95,7 @@ class AskResult:
             "answerable": self.answerable,
             "confidence": round(self.confidence, 4),
             "took_ms": round(self.took_ms, 2),
+            "expansions": self.expansions,
             "answers": [h.to_dict() for h in self.hits],
             "related": [h.to_dict() for h in self.related],
         }

@@ -49,8 +49,8 @@ def test_questions_the_documents_do_not_answer_are_refused(engine, question):
 
 
 def test_features_name_what_the_best_answers_lack(engine):
-    hits, features = engine.answers.assess("北碚区人才公寓每月的租金是多少？", 5)
+    hits, features, _ = engine.answers.assess("北碚区人才公寓每月的租金是多少？", 5)
     similarity, coverage, specifics_found, unknown, figure_missing = features
     assert 0 < similarity <= 1 and specifics_found == 1.0 and figure_missing == 1.0
-    _, features = engine.answers.assess("北碚2025年高新技术企业要达到多少家？", 5)
+    _, features, _ = engine.answers.assess("北碚2025年高新技术企业要达到多少家？", 5)
     assert features[2] == 1.0 and features[4] == 0.0

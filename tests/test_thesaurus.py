@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from search.cli import main
 from search.config import DEFAULT_THESAURUS, Settings
 from search.engine import Engine
 from search.errors import ThesaurusError
@@ -105,6 +106,18 @@ def test_the_api_reports_and_switches_the_expansions(client):
     bad = client.get("/api/search?q=榨菜&expand=maybe")
     assert bad.status_code == 400 and "expand" in bad.get_json()["error"]["message"]
     assert client.get("/api/health").get_json()["thesaurus_concepts"] > 500
+
+
+def test_ask_reports_the_terms_searched_too(client):
+    body = client.get("/api/ask?q=帮企业把专利拿去银行抵押贷款").get_json()
+    assert "专利质押融资" in body["expansions"]
+    assert "同时查找了文件用语" in client.get("/search?q=帮企业把专利拿去银行抵押贷款&mode=ask").get_data(as_text=True)
+
+
+def test_the_cli_says_which_terms_it_searched_too(settings, capsys):
+    assert main(["query", "帮企业把专利拿去银行抵押贷款", "-k", "2", "--index", str(settings.index_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "also searched (thesaurus): " in out and "专利质押融资" in out
 
 
 def test_the_search_page_shows_the_terms_searched_too(client):
