@@ -16,7 +16,7 @@ from .citations import citation
 from .config import Settings
 from .corpus import Corpus, load_corpus
 from .errors import IndexNotBuilt, QueryError, UnknownDocument
-from .fusion import defer_repeats, interleave, reciprocal_rank_fusion
+from .fusion import defer_repeats, interleave, reciprocal_rank_fusion, space_out
 from .keyword_index import KeywordIndex, build_keyword_index, highlight
 from .model import Document, Heading, Hit, Passage
 from .thesaurus import Thesaurus, load_thesaurus
@@ -41,6 +41,7 @@ EXPANSION_WEIGHT = 1.0
 # so that prose stating a target is not pushed off the page by the table's other rows
 # (6 rather than 3: one more cross-district question of bench/cases.jsonl answered in full).
 TABLE_ROW_GAP = 6
+COMPARED_ROW_GAP = 3
 MIN_QUOTE_CHARS = 8  # a shorter query found in a passage is a term, not a quotation
 _NOT_TEXT = re.compile(r"[\W_]+")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line breaks are fine
@@ -353,7 +354,10 @@ class Engine:
         if compared:
             # Each district's turns go to distinct passages, not to a reprint of one already taken.
             rankings = [self.rank(query, mode, wanted, d, expand=expand) for d in compared]
-            fused = interleave([[(pid, score) for pid, score, _ in self._collapse(r.ranked)] for r in rankings])
+            # A district has a few places in the first results: one row of its indicator
+            # table, then prose, not several rows of the same table.
+            fused = interleave([space_out([(pid, score) for pid, score, _ in self._collapse(r.ranked)],
+                                          self._table_of, COMPARED_ROW_GAP) for r in rankings])
             return Ranking(fused, len(fused), list(dict.fromkeys(t for r in rankings for t in r.expansions)))
         # Hybrid queries are mostly questions: how they are put (怎么, 打算, 分别) is not matched.
         keyword, total = self.keyword.search(query, limit=limit, district=district, doc_id=doc,

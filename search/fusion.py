@@ -54,3 +54,34 @@ def defer_repeats(ranked: list[tuple[str, float]], group_of, gap: int = 3) -> li
         keyed.append((position + gap * earlier, position, item, score))
     keyed.sort()
     return [(item, score) for _, _, item, score in keyed]
+
+
+def space_out(ranked: list[tuple[str, float]], group_of, gap: int) -> list[tuple[str, float]]:
+    """Keep at least ``gap`` places between two members of a group, wherever they stood.
+
+    Stricter than defer_repeats: when every ranking puts a whole table first, a member
+    waits until ``gap`` others have been placed; members are placed back to back only when
+    nothing else is left.
+    """
+    placed: list[tuple[str, float]] = []
+    last: dict = {}
+    waiting: list[tuple[str, float]] = []
+    pending = list(ranked)
+    while pending or waiting:
+        ready = next((i for i, (item, _) in enumerate(waiting)
+                      if len(placed) - last.get(group_of(item), -gap - 1) > gap), None)
+        if ready is not None:
+            entry = waiting.pop(ready)
+        elif pending:
+            entry = pending.pop(0)
+            group = group_of(entry[0])
+            if group is not None and len(placed) - last.get(group, -gap - 1) <= gap:
+                waiting.append(entry)
+                continue
+        else:
+            entry = waiting.pop(0)
+        group = group_of(entry[0])
+        if group is not None:
+            last[group] = len(placed)
+        placed.append(entry)
+    return placed

@@ -5,7 +5,7 @@ import pytest
 
 from search.config import Settings
 from search.engine import Engine
-from search.fusion import defer_repeats, interleave, reciprocal_rank_fusion
+from search.fusion import defer_repeats, interleave, reciprocal_rank_fusion, space_out
 
 
 def test_rrf_sums_weighted_reciprocal_ranks():
@@ -22,6 +22,21 @@ def test_defer_repeats_moves_further_members_of_a_group_down():
     group = {"t1": "table", "t2": "table", "t3": "table"}.get
     assert [x for x, _ in defer_repeats(ranked, group, gap=3)] == ["t1", "p1", "t2", "p2", "p3", "t3"]
     assert defer_repeats(ranked, lambda _: None) == ranked
+
+
+def test_space_out_keeps_members_of_a_group_apart():
+    ranked = [(x, 1.0) for x in ("t1", "t2", "t3", "p1", "p2", "p3", "p4")]
+    group = {"t1": "table", "t2": "table", "t3": "table"}.get
+    assert [x for x, _ in space_out(ranked, group, gap=2)] == ["t1", "p1", "p2", "t2", "p3", "p4", "t3"]
+    # Back to back only when nothing else is left.
+    assert [x for x, _ in space_out(ranked[:3], group, gap=2)] == ["t1", "t2", "t3"]
+    assert space_out(ranked, lambda _: None, gap=2) == ranked
+
+
+def test_a_comparison_gives_each_district_one_row_of_its_table_then_prose(engine):
+    hits = engine.search("各区规划提出的2025年研发投入强度目标分别是多少？", k=8).hits
+    assert [h.passage.kind for h in hits] == ["table_row"] * 4 + ["paragraph"] * 4
+    assert len({h.document.district for h in hits[:4]}) == 4
 
 
 def test_interleave_takes_turns_without_repeats():
