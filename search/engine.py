@@ -169,6 +169,7 @@ class Engine:
         self._companion: object = _NOT_LOADED
         self.thesaurus: Thesaurus | None = (None if settings.thesaurus.lower() == "none"
                                             else load_thesaurus(Path(settings.thesaurus)))
+        self._district_texts: dict[str, str] = {}
         self.answers = AnswerFinder(self)
         self._quotes = None
 
@@ -364,6 +365,11 @@ class Engine:
         keyword, total = self.keyword.search(query, limit=limit, district=district, doc_id=doc,
                                              ignored=QUESTION_WORDS)
         expansions = self.expansions(query) if expand and not self._quotes_best(query, keyword) else []
+        place = district or self._district_named(query)
+        if place:
+            # A question about one district gains nothing from terms only other districts use
+            # (涪陵's overseas talent is not 綦江's 鸿雁计划): they would rank those first.
+            expansions = [t for t in expansions if normalize(t) in self._district_text(place)]
         rankings = [keyword, *self.semantic_rankings(" ".join((query, *expansions)), limit, district, doc)]
         weights = [1.0, 1.0, COMPANION_WEIGHT][:len(rankings)]
         if expansions:
@@ -381,6 +387,19 @@ class Engine:
         wanted = _NOT_TEXT.sub("", normalize(query))
         return (len(wanted) >= MIN_QUOTE_CHARS and bool(ranking)
                 and wanted in _NOT_TEXT.sub("", normalize(self.passages[ranking[0][0]].text)))
+
+    def _district_named(self, query: str) -> str | None:
+        """The one district a query names, or None (none or several)."""
+        named = [d for d in self.districts() if d in query]
+        return named[0] if len(named) == 1 else None
+
+    def _district_text(self, district: str) -> str:
+        """A district's passages and headings, normalised: what its documents say at all."""
+        if district not in self._district_texts:
+            self._district_texts[district] = normalize("\n".join(
+                " ".join((p.text, *p.heading_path)) for p in self.corpus.passages
+                if self.corpus.documents[p.doc_id].district == district))
+        return self._district_texts[district]
 
     def expansions(self, query: str) -> list[str]:
         """The documents' terms for the everyday wordings in ``query`` (see search.thesaurus)."""
