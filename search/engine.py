@@ -297,7 +297,10 @@ class Engine:
                 and (not self.settings.companion_enabled or self.companion() is not None))
 
     def warm_up(self) -> None:
-        """Load what the first requests would otherwise wait for: the model and the quote index."""
+        """Load what the first requests would otherwise wait for: the models, the quote index
+        and each district's text (for the thesaurus's expansions)."""
+        for district in self.districts():
+            self._district_text(district)
         if self.semantic_available:
             self.semantic().embedder.encode_query("科技创新")
         if self.companion() is not None:
