@@ -52,6 +52,18 @@ ANSWERABLE_AT = 0.4
 OTHER_PLACES = ("北京", "上海", "天津", "重庆", "四川", "成都", "绵阳", "贵州", "遵义", "广东", "深圳", "广州", "江苏",
                 "浙江", "杭州", "湖北", "武汉", "陕西", "西安", "云南", "湖南", "长沙", "中关村", "雄安")
 PLACE = re.compile("|".join(KNOWN_DISTRICTS + OTHER_PLACES))
+# The plans name a province by its cities or its one-character name (渝黔合作, 贵阳、遵义):
+# a passage about those is about the province a question names.
+PLACE_ALIASES = {
+    "贵州": ("渝黔", "贵阳", "遵义", "贵安", "桐梓", "习水", "毕节", "六盘水", "安顺"),
+    "四川": ("川渝", "成渝", "成都", "绵阳", "自贡", "泸州", "宜宾", "内江", "德阳", "广安", "达州", "遂宁"),
+    "广东": ("粤", "深圳", "广州", "东莞", "佛山", "珠海", "大湾区"),
+    "江苏": ("苏州", "南京", "无锡"),
+    "浙江": ("杭州", "宁波", "温州"),
+    "湖北": ("武汉",),
+    "陕西": ("西安",),
+    "湖南": ("长沙",),
+}
 
 
 def sigmoid(x: float) -> float:
@@ -71,6 +83,16 @@ def bigrams(text: str) -> set[str]:
     """Character pairs of the Chinese runs of a text, question words excluded."""
     runs = re.findall(r"[\u4e00-\u9fff]+", norm(text))
     return {run[i:i + 2] for run in runs for i in range(len(run) - 1)} - QUESTION_WORDS
+
+
+def asked_figure(query: str) -> re.Pattern | None:
+    """What the figure a question asks for looks like in an answer (see ASKED_FIGURES), or None."""
+    return next((shape for asks, shape in ASKED_FIGURES if asks.search(query)), None)
+
+
+def _mentions(text: str, place: str) -> bool:
+    """Whether ``text`` is about ``place``: names it, or one of its PLACE_ALIASES."""
+    return any(name in text for name in (place, *PLACE_ALIASES.get(place, ())))
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -155,11 +177,11 @@ class AnswerFinder:
         coverage = sum(1 for t in terms if t in text) / len(terms) if terms else 0.0
         candidates = passages if self.engine.compared_districts(query) else passages[:1]
         specifics = [m.group() for m in YEAR.finditer(query)] + PLACE.findall(query)
-        specifics_found = all(any(s in context(p) or s == docs[p.doc_id].district for p in candidates)
+        specifics_found = all(any(_mentions(context(p), s) or s == docs[p.doc_id].district for p in candidates)
                               for s in specifics)
         unknown = sum(1 for t in terms if t not in self.corpus_text) / len(terms) if terms else 0.0
         similarity = semantic[0][1] if semantic else 0.0
-        figure = next((shape for asks, shape in ASKED_FIGURES if asks.search(query)), None)
+        figure = asked_figure(query)
         number_missing = figure is not None and not any(figure.search(norm(h.answer or "")) for h in top)
         return [similarity, coverage, float(specifics_found), unknown, float(number_missing)]
 
@@ -172,6 +194,7 @@ class AnswerFinder:
         passages = [self.engine.passages[pid] for pid, _, _ in groups]
         sentences = [split_sentences(p.text) if p.kind != "table_row" else [] for p in passages]
         scores = self._sentence_scores(query, passages, sentences)
+        figure = asked_figure(query)
         hits = []
         for (pid, score, dups), passage, spans, sentence_scores in zip(groups, passages, sentences, scores):
             if passage.kind == "table_row" and (found := table_value(passage, query)):
@@ -179,7 +202,7 @@ class AnswerFinder:
                 answer = f"{column}：{value}"
                 span = _find_cell(passage.text, column, dict(passage.cells)[column])
             elif spans:
-                a, b = spans[int(np.argmax(sentence_scores))]
+                a, b = answering_sentence(passage.text, spans, sentence_scores, figure)
                 answer, span = passage.text[a:b].strip(), (a, b)
             else:
                 answer, span = passage.text, (0, len(passage.text))
@@ -204,6 +227,18 @@ class AnswerFinder:
                 scores.append(2 * sum(1 for t in terms if t in sentence) + len(pairs & bigrams(sentence)))
             out.append(np.array(scores, dtype=float))
         return out
+
+
+def answering_sentence(text: str, spans: list[tuple[int, int]], scores: np.ndarray,
+                       figure: re.Pattern | None) -> tuple[int, int]:
+    """The span of the sentence that answers: the one sharing most with the question, or,
+    for a question asking for a figure, its neighbour that holds one when it does not
+    (a measure is named in one sentence and dated in the next: 力争2023年…)."""
+    best = int(np.argmax(scores))
+    if figure is None or figure.search(norm(text[slice(*spans[best])])):
+        return spans[best]
+    near = [i for i in (best - 1, best + 1) if 0 <= i < len(spans) and figure.search(norm(text[slice(*spans[i])]))]
+    return spans[max(near, key=lambda i: scores[i])] if near else spans[best]
 
 
 def _find_cell(text: str, column: str, value: str) -> tuple[int, int]:

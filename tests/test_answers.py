@@ -1,13 +1,14 @@
 """Ask mode on the real corpus: answers, and the confidence that decides refusals."""
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pytest
 
-from search.answers import ANSWERABLE_AT, ASKED_FIGURES
+from search.answers import ANSWERABLE_AT, YEAR, _mentions, answering_sentence, asked_figure, split_sentences
 
-
-def figure_wanted(question: str):
-    return next((shape for asks, shape in ASKED_FIGURES if asks.search(question)), None)
+figure_wanted = asked_figure
 
 
 @pytest.mark.parametrize("question, answer, wanted", [
@@ -54,3 +55,42 @@ def test_features_name_what_the_best_answers_lack(engine):
     assert 0 < similarity <= 1 and specifics_found == 1.0 and figure_missing == 1.0
     _, features, _ = engine.answers.assess("北碚2025年高新技术企业要达到多少家？", 5)
     assert features[2] == 1.0 and features[4] == 0.0
+
+
+MEASURE_THEN_YEAR = "创建国家高新区。力争2023年建成。完善配套设施。"
+
+
+@pytest.mark.parametrize("text, question, scores, expected", [
+    (MEASURE_THEN_YEAR, "南川计划哪一年创建国家高新区？", [5, 1, 0], 1),  # the measure, then its year
+    (MEASURE_THEN_YEAR, "南川计划怎样创建国家高新区？", [5, 1, 0], 0),  # no figure asked
+    ("完善配套设施。力争2023年建成高新区。2030年另有安排。", "高新区哪一年建成？", [0, 5, 1], 1),  # holds it itself
+    ("创建国家高新区。完善配套设施。力争2023年建成。", "哪一年创建高新区？", [5, 1, 0], 0),  # two sentences away
+])
+def test_a_question_asking_for_a_figure_gets_the_neighbouring_sentence_that_holds_it(text, question, scores, expected):
+    spans = split_sentences(text)
+    assert answering_sentence(text, spans, np.array(scores, float), asked_figure(question)) == spans[expected]
+
+
+def test_the_answer_to_a_when_question_holds_the_year(engine):
+    result = engine.ask("南川区计划哪一年争创国家级高新区？")
+    assert result.answerable
+    best = result.hits[0]
+    assert best.passage.doc_id == "nanchuan-plan" and YEAR.search(best.answer)
+    assert best.answer in best.passage.text
+
+
+@pytest.mark.parametrize("text, place, mentioned", [
+    ("深化渝黔合作先行示范区建设，加强与周边贵阳、遵义等市县合作", "贵州", True),
+    ("推动成渝地区双城经济圈建设", "四川", True),
+    ("南川区科技创新", "四川", False),  # 川 of 南川 is not 四川
+    ("深化与上海的合作", "上海", True),
+    ("深化与上海的合作", "北京", False),
+])
+def test_a_province_is_mentioned_by_its_cities(text, place, mentioned):
+    assert _mentions(text, place) is mentioned
+
+
+def test_a_question_about_a_province_is_answered_by_passages_about_its_cities(engine):
+    result = engine.ask("綦江准备和贵州的哪些城市开展合作？")
+    assert result.answerable
+    assert re.search("贵阳|遵义", result.hits[0].passage.text)
