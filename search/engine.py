@@ -169,7 +169,7 @@ class Engine:
         self._companion: object = _NOT_LOADED
         self.thesaurus: Thesaurus | None = (None if settings.thesaurus.lower() == "none"
                                             else load_thesaurus(Path(settings.thesaurus)))
-        self._district_texts: dict[str, str] = {}
+        self._district_texts: dict[str | None, str] = {}
         self.answers = AnswerFinder(self)
         self._quotes = None
 
@@ -299,7 +299,7 @@ class Engine:
     def warm_up(self) -> None:
         """Load what the first requests would otherwise wait for: the models, the quote index
         and each district's text (for the thesaurus's expansions)."""
-        for district in self.districts():
+        for district in (None, *self.districts()):
             self._district_text(district)
         if self.semantic_available:
             self.semantic().embedder.encode_query("科技创新")
@@ -367,8 +367,8 @@ class Engine:
         # Hybrid queries are mostly questions: how they are put (怎么, 打算, 分别) is not matched.
         keyword, total = self.keyword.search(query, limit=limit, district=district, doc_id=doc,
                                              ignored=QUESTION_WORDS)
-        expansions = self.expansions(query) if expand and not self._quotes_best(query, keyword) else []
         place = district or self._district_named(query)
+        expansions = self.expansions(query, place) if expand and not self._quotes_best(query, keyword) else []
         if place:
             # A question about one district gains nothing from terms only other districts use
             # (涪陵's overseas talent is not 綦江's 鸿雁计划): they would rank those first.
@@ -396,17 +396,21 @@ class Engine:
         named = [d for d in self.districts() if d in query]
         return named[0] if len(named) == 1 else None
 
-    def _district_text(self, district: str) -> str:
-        """A district's passages and headings, normalised: what its documents say at all."""
+    def _district_text(self, district: str | None) -> str:
+        """A district's passages and headings (all of them for None), normalised: what its
+        documents say at all."""
         if district not in self._district_texts:
             self._district_texts[district] = normalize("\n".join(
                 " ".join((p.text, *p.heading_path)) for p in self.corpus.passages
-                if self.corpus.documents[p.doc_id].district == district))
+                if district is None or self.corpus.documents[p.doc_id].district == district))
         return self._district_texts[district]
 
-    def expansions(self, query: str) -> list[str]:
-        """The documents' terms for the everyday wordings in ``query`` (see search.thesaurus)."""
-        return self.thesaurus.expand(query) if self.thesaurus is not None else []
+    def expansions(self, query: str, district: str | None = None) -> list[str]:
+        """The documents' terms for the everyday wordings in ``query`` (see search.thesaurus),
+        for a search of one district's documents or (None) of all."""
+        if self.thesaurus is None:
+            return []
+        return self.thesaurus.expand(query, scope=self._district_text(district))
 
     def semantic_rankings(self, query: str, limit: int, district: str | None,
                           doc: str | None) -> list[list[tuple[str, float]]]:

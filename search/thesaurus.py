@@ -75,6 +75,9 @@ class Thesaurus:
                     words = frozenset(t for t in tokenize(text) if t not in STOPWORDS)
                     keys.append(_Key(text, words, i))
         self._keys = keys
+        self._keys_of: dict[int, list[_Key]] = {}
+        for key in keys:
+            self._keys_of.setdefault(key.concept, []).append(key)
 
     @classmethod
     def load(cls, path: Path) -> "Thesaurus":
@@ -85,9 +88,17 @@ class Thesaurus:
             raise ThesaurusError(f"cannot read the thesaurus {path}: {error}") from error
         return cls(parse_thesaurus(text, str(path)))
 
-    def expand(self, query: str) -> list[str]:
+    def expand(self, query: str, scope: str | None = None) -> list[str]:
         """The documents' terms of the concepts ``query`` mentions that it does not already
-        contain, in the order the concepts are first mentioned."""
+        contain, in the order the concepts are first mentioned.
+
+        With ``scope``, the normalised text of the documents searched (one district's, or
+        all), a query that already uses the documents' own wording of a concept (a term or
+        wording of it that ``scope`` contains) is searched as written: 慧谷湖科创小镇 must not
+        pull in other districts' science towns. A comparison searches each district's
+        documents in turn, so where 涪陵's plan writes 技术合同交易额 for what 北碚's calls
+        技术合同成交额, the question's 成交额 still finds 涪陵's term.
+        """
         text = normalize(query)
         words = set(tokenize(text))
         found: dict[int, int] = {}
@@ -100,6 +111,8 @@ class Thesaurus:
                     found[key.concept] = at
         terms: list[str] = []
         for i in sorted(found, key=found.get):
+            if scope is not None and any(k.text in text and k.text in scope for k in self._keys_of[i]):
+                continue
             terms += [t for t in self.concepts[i].terms if normalize(t) not in text]
         return list(dict.fromkeys(terms))
 

@@ -11,7 +11,7 @@ from search.thesaurus import Thesaurus, parse_thesaurus
 from search.tokenizer import normalize
 
 SAMPLE = """# a comment
-碳捕集及利用, 碳捕集利用与封存 = 温室气体捕捉, CCUS
+碳捕集及利用, 碳捕集利用与封存 = 二氧化碳回收, CCUS
 双随机、一公开 = 随机抽查
 包干制 =
 """
@@ -25,7 +25,7 @@ def sample() -> Thesaurus:
 def test_lines_give_the_documents_terms_and_the_other_wordings():
     concepts = parse_thesaurus(SAMPLE)
     assert [c.terms for c in concepts] == [("碳捕集及利用", "碳捕集利用与封存"), ("双随机、一公开",), ("包干制",)]
-    assert concepts[0].wordings == ("温室气体捕捉", "CCUS")
+    assert concepts[0].wordings == ("二氧化碳回收", "CCUS")
     assert concepts[2].wordings == ()
 
 
@@ -36,16 +36,25 @@ def test_a_malformed_line_is_refused_with_its_number(line):
 
 
 def test_a_wording_expands_to_the_documents_terms(sample):
-    assert sample.expand("把工厂排的温室气体捕捉起来再利用") == ["碳捕集及利用", "碳捕集利用与封存"]
+    assert sample.expand("钢厂的二氧化碳回收有什么项目") == ["碳捕集及利用", "碳捕集利用与封存"]
     assert sample.expand("ccus项目")  # matched after normalisation (case, full width)
     # All the words of a wording, in another order.
-    assert sample.expand("怎样捕捉温室气体") == ["碳捕集及利用", "碳捕集利用与封存"]
+    assert sample.expand("怎样回收二氧化碳") == ["碳捕集及利用", "碳捕集利用与封存"]
 
 
 def test_terms_already_in_the_query_are_not_added(sample):
     assert sample.expand("碳捕集及利用有哪些项目") == ["碳捕集利用与封存"]
     assert sample.expand("包干制") == []
     assert sample.expand("页岩气开发") == []
+
+
+def test_a_query_in_the_searched_documents_own_wording_is_not_expanded(sample):
+    scope = normalize("推进碳捕集利用与封存示范。开展二氧化碳回收试验。")
+    assert sample.expand("碳捕集利用与封存", scope=scope) == []  # the documents' term
+    assert sample.expand("二氧化碳回收", scope=scope) == []  # a wording these documents use
+    # Documents that write neither: the other terms of the concept are searched too.
+    assert sample.expand("碳捕集利用与封存", scope=normalize("碳捕集及利用")) == ["碳捕集及利用"]
+    assert sample.expand("二氧化碳回收", scope="") == ["碳捕集及利用", "碳捕集利用与封存"]
 
 
 def test_every_term_of_the_packaged_thesaurus_is_in_the_corpus(keyword_engine):
@@ -77,9 +86,26 @@ def test_a_question_about_one_district_is_not_expanded_to_other_districts_terms(
 
 
 def test_keyword_and_semantic_modes_search_the_words_as_typed(engine):
+    question = "把实验室成果放大生产前的试验"
     for mode in ("keyword", "semantic"):
-        assert engine.search("榨菜", mode=mode).expansions == []
-    assert engine.search("榨菜", mode="hybrid").expansions == ["青菜头", "茎瘤芥"]
+        assert engine.search(question, mode=mode).expansions == []
+    assert "中试" in engine.search(question, mode="hybrid").expansions
+
+
+@pytest.mark.parametrize("query", ["榨菜", "慧谷湖科创小镇", "技术合同成交额"])
+def test_the_documents_own_wording_is_searched_as_written(engine, query):
+    """慧谷湖科创小镇 is 涪陵's science town: other districts' science towns are other places."""
+    assert engine.search(query, mode="hybrid").expansions == []
+
+
+def test_a_comparison_finds_each_districts_own_term_for_an_indicator(engine):
+    """北碚 writes 技术合同成交额, 涪陵 技术合同交易额 and 技术合同成交金额 for the same indicator."""
+    assert engine.expansions("技术合同成交额", "北碚") == []
+    assert {"技术合同交易额", "技术合同成交金额"} <= set(engine.expansions("技术合同成交额", "涪陵"))
+    result = engine.search("北碚和涪陵到2025年技术合同成交额分别要达到多少", k=10)
+    assert "技术合同交易额" in result.expansions
+    fuling = [hit.passage.text for hit in result.hits if hit.document.district == "涪陵"]
+    assert any("技术合同交易额" in text or "技术合同成交金额" in text for text in fuling)
 
 
 def test_a_quotation_is_searched_as_written(engine):
