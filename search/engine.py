@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import store
-from .answers import AnswerFinder
+from .answers import AnswerFinder, asked_figure
 from .citations import citation
 from .config import Settings
 from .corpus import Corpus, load_corpus
@@ -19,6 +19,7 @@ from .errors import IndexNotBuilt, QueryError, UnknownDocument
 from .fusion import defer_repeats, interleave, reciprocal_rank_fusion, space_out
 from .keyword_index import KeywordIndex, build_keyword_index, highlight
 from .model import Document, Heading, Hit, Passage
+from .targets import statement_of
 from .thesaurus import Thesaurus, load_thesaurus
 from .tokenizer import QUESTION_WORDS, normalize
 
@@ -47,6 +48,7 @@ MIN_QUOTE_CHARS = 8  # a shorter query found in a passage is a term, not a quota
 _NOT_TEXT = re.compile(r"[\W_]+")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line breaks are fine
 COMPARISON = re.compile(r"各区|各个区|几个区|四个区|各地|各区县|分别|对比|比较|异同")
+TARGET_ASKED = re.compile(r"目标|指标|达到多少|要达到")
 
 
 class Ranking(NamedTuple):
@@ -170,6 +172,8 @@ class Engine:
         self.thesaurus: Thesaurus | None = (None if settings.thesaurus.lower() == "none"
                                             else load_thesaurus(Path(settings.thesaurus)))
         self._district_texts: dict[str | None, str] = {}
+        self._statements: dict[str, str | None] = {}
+        self._prose: dict[str, list[Passage]] | None = None
         self.answers = AnswerFinder(self)
         self._quotes = None
 
@@ -360,9 +364,15 @@ class Engine:
             # Each district's turns go to distinct passages, not to a reprint of one already taken.
             rankings = [self.rank(query, mode, wanted, d, expand=expand) for d in compared]
             # A district has a few places in the first results: one row of its indicator
-            # table, then prose, not several rows of the same table.
-            fused = interleave([space_out([(pid, score) for pid, score, _ in self._collapse(r.ranked)],
-                                          self._table_of, COMPARED_ROW_GAP) for r in rankings])
+            # table, then prose, not several rows of the same table. A row is followed by
+            # the prose stating its target, and leads when the question asks for a target.
+            targets = asked_figure(query) is not None or bool(TARGET_ASKED.search(query))
+            turns = []
+            for r in rankings:
+                turn = space_out([(pid, score) for pid, score, _ in self._collapse(r.ranked)],
+                                 self._table_of, COMPARED_ROW_GAP)
+                turns.append(self._with_statements(_row_first(turn, self.passages) if targets else turn))
+            fused = interleave(turns)
             return Ranking(fused, len(fused), list(dict.fromkeys(t for r in rankings for t in r.expansions)))
         # Hybrid queries are mostly questions: how they are put (怎么, 打算, 分别) is not matched.
         keyword, total = self.keyword.search(query, limit=limit, district=district, doc_id=doc,
@@ -453,6 +463,36 @@ class Engine:
         if doc is not None:
             mask = mask & (self._passage_docs == doc)
         return mask
+
+    def _with_statements(self, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        """``ranked`` with each indicator row followed by the prose stating its target."""
+        out, placed = [], set()
+        for pid, score in ranked:
+            for item in (pid, self._statement_of(pid)):
+                if item is not None and item not in placed:
+                    placed.add(item)
+                    out.append((item, score))
+        return out
+
+    def _statement_of(self, pid: str) -> str | None:
+        """The passage stating the target of indicator row ``pid`` (search.targets), cached."""
+        if pid not in self._statements:
+            passage = self.passages[pid]
+            found = None
+            if passage.kind == "table_row":
+                found = statement_of(passage, self._prose_of(passage.doc_id))
+            self._statements[pid] = found.id if found is not None else None
+        return self._statements[pid]
+
+    def _prose_of(self, doc_id: str) -> list[Passage]:
+        """A document's passages other than table rows."""
+        if self._prose is None:
+            prose: dict[str, list[Passage]] = {}
+            for p in self.corpus.passages:
+                if p.kind != "table_row":
+                    prose.setdefault(p.doc_id, []).append(p)
+            self._prose = prose
+        return self._prose.get(doc_id, [])
 
     def _table_of(self, pid: str) -> tuple | None:
         """The table a passage is a row of (document and headings, the same for a reprint
@@ -576,6 +616,12 @@ def embedding_models(settings: Settings) -> list[tuple[str, str, object]]:
     if settings.companion_enabled:
         models.append(("companion_model", "companion-vectors", lambda: Embedder(settings.companion_model)))
     return models
+
+
+def _row_first(ranked: list[tuple[str, float]], passages: dict, within: int = 10) -> list[tuple[str, float]]:
+    """``ranked`` with its best indicator row among the first ``within`` moved to the front."""
+    row = next((i for i, (pid, _) in enumerate(ranked[:within]) if passages[pid].kind == "table_row"), None)
+    return ranked if row is None else [ranked[row], *ranked[:row], *ranked[row + 1:]]
 
 
 def embedding_text(document: Document, passage: Passage) -> str:
