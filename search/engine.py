@@ -19,7 +19,7 @@ from .errors import IndexNotBuilt, QueryError, UnknownDocument
 from .fusion import defer_repeats, interleave, reciprocal_rank_fusion, space_out
 from .keyword_index import KeywordIndex, build_keyword_index, highlight
 from .model import Document, Heading, Hit, Passage
-from .targets import statement_of
+from .targets import indicator_match, statement_of
 from .thesaurus import Thesaurus, load_thesaurus
 from .tokenizer import QUESTION_WORDS, normalize
 
@@ -44,6 +44,7 @@ EXPANSION_WEIGHT = 1.0
 # (6 rather than 3: one more cross-district question of bench/cases.jsonl answered in full).
 TABLE_ROW_GAP = 6
 COMPARED_ROW_GAP = 3
+MIN_INDICATOR_MATCH = 0.5  # below, a row shares a few words with the question, not its indicator
 MIN_QUOTE_CHARS = 8  # a shorter query found in a passage is a term, not a quotation
 _NOT_TEXT = re.compile(r"[\W_]+")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line breaks are fine
@@ -367,11 +368,13 @@ class Engine:
             # table, then prose, not several rows of the same table. A row is followed by
             # the prose stating its target, and leads when the question asks for a target.
             targets = asked_figure(query) is not None or bool(TARGET_ASKED.search(query))
+            # Every district's term for the indicator asked, whatever each district's text says.
+            wordings = [query, *(self.thesaurus.expand(query) if self.thesaurus is not None else [])]
             turns = []
             for r in rankings:
                 turn = space_out([(pid, score) for pid, score, _ in self._collapse(r.ranked)],
                                  self._table_of, COMPARED_ROW_GAP)
-                turns.append(self._with_statements(_row_first(turn, self.passages) if targets else turn))
+                turns.append(self._with_statements(_row_first(turn, self.passages, wordings) if targets else turn))
             fused = interleave(turns)
             return Ranking(fused, len(fused), list(dict.fromkeys(t for r in rankings for t in r.expansions)))
         # Hybrid queries are mostly questions: how they are put (怎么, 打算, 分别) is not matched.
@@ -618,9 +621,19 @@ def embedding_models(settings: Settings) -> list[tuple[str, str, object]]:
     return models
 
 
-def _row_first(ranked: list[tuple[str, float]], passages: dict, within: int = 10) -> list[tuple[str, float]]:
-    """``ranked`` with its best indicator row among the first ``within`` moved to the front."""
-    row = next((i for i, (pid, _) in enumerate(ranked[:within]) if passages[pid].kind == "table_row"), None)
+def _row_first(ranked: list[tuple[str, float]], passages: dict, wordings: list[str],
+               within: int = 10) -> list[tuple[str, float]]:
+    """``ranked`` with the indicator row that ``wordings`` name (search.targets.indicator_match)
+    moved to the front, wherever it stood; failing one, the best row among the first ``within``.
+    The models rank rows by their words, and 研发投入强度 shares more with 研发机构数 than
+    with 占地区生产总值的比重."""
+    rows = [(indicator_match(passages[pid], wordings), -i) for i, (pid, _) in enumerate(ranked)
+            if passages[pid].kind == "table_row"]
+    named = max(rows, default=(0.0, 0))
+    if named[0] >= MIN_INDICATOR_MATCH:
+        row = -named[1]
+    else:
+        row = next((-i for _, i in rows if -i < within), None)
     return ranked if row is None else [ranked[row], *ranked[:row], *ranked[row + 1:]]
 
 

@@ -19,6 +19,8 @@ NAME_COLUMNS = ("指标名称", "指标")
 UNIT = re.compile(r"[（(][^（）()]*[）)]")
 CONTEXT_CHARS = 25  # the indicator is named just before its value: …比例达到15%
 MIN_SHARED_PAIRS = 2
+MIN_TERM_CHARS = 4  # a shorter term (研发, 企业) is part of too many indicators' names
+CONTAINED, TERM_IN_NAME = 1.0, 0.9
 
 
 def row_target(row: Passage) -> tuple[str, str] | None:
@@ -31,6 +33,35 @@ def row_target(row: Passage) -> tuple[str, str] | None:
         return None
     value = NUMBER.search(cells[max(years)[1]])
     return (UNIT.sub("", name), value.group()) if value else None
+
+
+def indicator_match(row: Passage, wordings: Iterable[str]) -> float:
+    """How surely an indicator row is the indicator ``wordings`` ask for: the question and
+    the documents' terms for the concepts it mentions (search.thesaurus), since plans name
+    one indicator differently (研发投入强度 is 綦江's 全社会研发经费占地区生产总值的比重).
+
+    1.0 when a wording contains the row's name, 0.9 when the name contains a wording,
+    otherwise the share of the name's character pairs that one wording has (below 0.9:
+    全社会研发经费投入增长 is close to 全社会研发经费投入强度 but another indicator).
+    0.0 for a row that is not an indicator with a target."""
+    target = row_target(row)
+    if target is None:
+        return 0.0
+    name = _clean(target[0])
+    pairs = _pairs(name)
+    best = 0.0
+    for wording in map(_clean, wordings):
+        if name in wording:
+            return CONTAINED
+        if len(wording) >= MIN_TERM_CHARS and wording in name:
+            best = TERM_IN_NAME
+        elif pairs:
+            best = max(best, min(len(pairs & _pairs(wording)) / len(pairs), TERM_IN_NAME - 0.01))
+    return best
+
+
+def _clean(text: str) -> str:
+    return UNIT.sub("", normalize(text))
 
 
 def _pairs(text: str) -> set[str]:

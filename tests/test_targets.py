@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from search.targets import row_target, statement_of
+from search.targets import indicator_match, row_target, statement_of
 
 
 def row(engine, doc_id: str, indicator: str):
@@ -56,3 +56,30 @@ def test_a_comparison_of_targets_shows_each_row_then_its_statement(engine):
             stated += 1
             assert statement in ids and ids.index(statement) > ids.index(indicator_row.id)
     assert stated >= 3
+
+
+def test_the_row_of_the_indicator_asked_is_found_through_the_documents_terms(keyword_engine):
+    # 綦江's table calls R&D intensity 全社会研发经费占地区生产总值的比重: it shares only 研发
+    # with the question, and the thesaurus gives its name.
+    wordings = ["研发投入强度", *keyword_engine.thesaurus.expand("研发投入强度")]
+    intensity = row(keyword_engine, "qijiang-plan", "全社会研发经费占地区生产总值的比重")
+    growth = row(keyword_engine, "qijiang-plan", "全社会研发经费投入增长")
+    institutions = row(keyword_engine, "qijiang-plan", "市级及以上研发机构数")
+    assert indicator_match(intensity, wordings) >= 0.9
+    assert indicator_match(intensity, wordings) > indicator_match(growth, wordings)
+    assert indicator_match(institutions, wordings) < 0.5
+    assert indicator_match(intensity, ["研发投入强度"]) < 0.5  # without the thesaurus
+    # 2025年目标值：— is no target to compare.
+    assert indicator_match(row(keyword_engine, "nanchuan-plan", "全社会研发经费投入增长"), wordings) == 0.0
+
+
+def test_a_comparison_leads_each_district_with_the_row_of_the_indicator_asked(engine):
+    hits = engine.search("四个区到2025年研发投入强度的目标", k=10).hits
+    rows: dict[str, str] = {}  # each district's first row
+    for hit in hits:
+        if hit.passage.kind == "table_row":
+            rows.setdefault(hit.document.district, hit.passage.text)
+    assert set(rows) == {"綦江", "南川", "北碚", "涪陵"}
+    assert all(re.search("强度|占地区生产总值|占GDP", text) for text in rows.values())
+    texts = [hit.passage.text for hit in hits]
+    assert any("研发投入强度超过3%" in re.sub(r"\s", "", t) for t in texts)  # 綦江's own statement
