@@ -39,6 +39,11 @@ ASKED_FIGURES: list[tuple[re.Pattern, re.Pattern]] = [
      re.compile(r"\d\s*[万亿]?元")),
     (re.compile(r"多少|(?<!哪)几[个家项名所件人次]"), re.compile(r"\d")),
 ]
+# A question asking who (局长是谁, 由谁担任) is answered by a sentence naming the role asked;
+# 谁主办、谁负责 in a quotation asks nothing.
+WHO = re.compile(r"(?:是|由|为)谁")
+# A list's numbering (3.涉及…, （二）…) is no figure.
+LIST_NUMBER = re.compile(r"^[\s\-—·•]*[（(]?[\d一二三四五六七八九十]{1,3}[)）.．、]")
 UNIT_IN_NAME = re.compile(r"[（(]([^（）()]{1,6})[）)]\s*$")
 # Logistic confidence over the features of AnswerFinder.features: fitted on the
 # project's labelled cases by bench/calibrate_confidence.py (answerable vs negative).
@@ -93,6 +98,27 @@ def bigrams(text: str) -> set[str]:
 def asked_figure(query: str) -> re.Pattern | None:
     """What the figure a question asks for looks like in an answer (see ASKED_FIGURES), or None."""
     return next((shape for asks, shape in ASKED_FIGURES if asks.search(query)), None)
+
+
+def asked_role(query: str) -> re.Pattern | None:
+    """For a question asking who (南川区科技局局长是谁), the role it names (局长), which an
+    answer must name too; None for other questions."""
+    m = WHO.search(query)
+    if m is None:
+        return None
+    named = [t for t in tokenize(query[:m.start()]) if t not in QUESTION_WORDS and len(t) > 1]
+    return re.compile(re.escape(named[-1])) if named else None
+
+
+def answer_shape(query: str) -> re.Pattern | None:
+    """What an answer to ``query`` must contain: the figure it asks for or the role it asks
+    about (see asked_figure, asked_role), or None."""
+    return asked_figure(query) or asked_role(query)
+
+
+def gives(shape: re.Pattern, sentence: str) -> bool:
+    """Whether ``sentence`` (normalised) holds ``shape``, its list numbering aside."""
+    return bool(shape.search(LIST_NUMBER.sub("", sentence)))
 
 
 def _mentions(text: str, place: str) -> bool:
@@ -187,8 +213,8 @@ class AnswerFinder:
                               for s in specifics)
         unknown = sum(1 for t in terms if t not in self.corpus_text) / len(terms) if terms else 0.0
         similarity = semantic[0][1] if semantic else 0.0
-        figure = asked_figure(query)
-        number_missing = figure is not None and not any(figure.search(norm(h.answer or "")) for h in top)
+        shape = answer_shape(query)
+        number_missing = shape is not None and not any(gives(shape, norm(h.answer or "")) for h in top)
         return [similarity, coverage, float(specifics_found), unknown, float(number_missing)]
 
     @staticmethod
@@ -200,7 +226,7 @@ class AnswerFinder:
         passages = [self.engine.passages[pid] for pid, _, _ in groups]
         sentences = [split_sentences(p.text) if p.kind != "table_row" else [] for p in passages]
         scores = self._sentence_scores(query, passages, sentences)
-        figure = asked_figure(query)
+        shape = answer_shape(query)
         hits = []
         for (pid, score, dups), passage, spans, sentence_scores in zip(groups, passages, sentences, scores):
             if passage.kind == "table_row" and (found := table_value(passage, query)):
@@ -208,7 +234,7 @@ class AnswerFinder:
                 answer = f"{column}：{value}"
                 span = _find_cell(passage.text, column, dict(passage.cells)[column])
             elif spans:
-                a, b = answering_sentence(passage.text, spans, sentence_scores, figure)
+                a, b = answering_sentence(passage.text, spans, sentence_scores, shape)
                 answer, span = passage.text[a:b].strip(), (a, b)
             else:
                 answer, span = passage.text, (0, len(passage.text))
@@ -241,9 +267,9 @@ def answering_sentence(text: str, spans: list[tuple[int, int]], scores: np.ndarr
     for a question asking for a figure, its neighbour that holds one when it does not
     (a measure is named in one sentence and dated in the next: 力争2023年…)."""
     best = int(np.argmax(scores))
-    if figure is None or figure.search(norm(text[slice(*spans[best])])):
+    if figure is None or gives(figure, norm(text[slice(*spans[best])])):
         return spans[best]
-    near = [i for i in (best - 1, best + 1) if 0 <= i < len(spans) and figure.search(norm(text[slice(*spans[i])]))]
+    near = [i for i in (best - 1, best + 1) if 0 <= i < len(spans) and gives(figure, norm(text[slice(*spans[i])]))]
     return spans[max(near, key=lambda i: scores[i])] if near else spans[best]
 
 

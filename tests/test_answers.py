@@ -6,7 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from search.answers import ANSWERABLE_AT, YEAR, _mentions, answering_sentence, asked_figure, split_sentences
+from search.answers import (ANSWERABLE_AT, YEAR, _mentions, answering_sentence, asked_figure, asked_role, gives,
+                            split_sentences)
 
 figure_wanted = asked_figure
 
@@ -22,9 +23,28 @@ figure_wanted = asked_figure
     ("科技局的联系电话是多少？", "到2025年建成研发平台15个", False),  # a figure, not a phone number
     ("科技局的办公地址在哪里？", "地址：綦江区文龙街道九龙大道18号", True),
     ("科技局的办公地址在哪里？", "布局在工业园区南平组团", False),
+    # A list's numbering is no figure.
+    ("补贴的标准是多少？", "3.涉及商业秘密、个人隐私等公开后会损害合法权益的政府信息", False),
+    ("补贴的标准是多少？", "（二）加强科技金融服务", False),
+    ("补贴的标准是多少？", "3.对新认定的企业给予10万元补助", True),
 ])
 def test_the_kind_of_figure_a_question_asks_for(question, answer, wanted):
-    assert bool(figure_wanted(question).search(answer)) is wanted
+    assert gives(figure_wanted(question), answer) is wanted
+
+
+@pytest.mark.parametrize("question, naming, not_naming", [
+    ("南川区科技局局长是谁？", "南川区科技局局长：张明", "南川区科技局负责全区科技创新工作"),
+    ("土壤普查领导小组的组长由谁担任？", "由区长任组长", "成立土壤普查领导小组"),
+    ("三名航天员分别是谁？", "航天员费俊龙、邓清明、张陆", "神舟十五号发射成功"),
+])
+def test_a_question_asking_who_wants_the_role_it_names(question, naming, not_naming):
+    asked = asked_role(question)
+    assert gives(asked, naming) and not gives(asked, not_naming)
+
+
+def test_only_a_question_asking_who_wants_a_role():
+    assert asked_role("按照“谁主办、谁负责”的原则") is None  # a quotation asks nothing
+    assert asked_role("涪陵打算怎么吸引海外人才？") is None
 
 
 def test_a_list_question_asks_for_no_figure():
@@ -46,6 +66,7 @@ def test_answerable_questions_are_answered(engine, question):
     "上海的个人所得税起征点是多少？",  # a place the plans are not about
     "涪陵区2023年的地区生产总值是多少亿元？",  # a year the plans do not report on
     "北碚区人才公寓每月的租金是多少？",  # the plans build 人才公寓 but state no rent
+    "北碚区的区长是谁？",  # no passage names the 区长
 ])
 def test_questions_the_documents_do_not_answer_are_refused(engine, question):
     result = engine.ask(question)
