@@ -46,6 +46,7 @@ TABLE_ROW_GAP = 6
 COMPARED_ROW_GAP = 3
 MIN_INDICATOR_MATCH = 0.5  # below, a row shares a few words with the question, not its indicator
 MIN_QUOTE_CHARS = 8  # a shorter query found in a passage is a term, not a quotation
+QUOTATION_CHARS = 12  # a query this long found word for word is a sentence quoted, ranked first
 _NOT_TEXT = re.compile(r"[\W_]+")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line breaks are fine
 COMPARISON = re.compile(r"各区|各个区|几个区|四个区|各地|各区县|分别|对比|比较|异同")
@@ -173,6 +174,7 @@ class Engine:
         self.thesaurus: Thesaurus | None = (None if settings.thesaurus.lower() == "none"
                                             else load_thesaurus(Path(settings.thesaurus)))
         self._district_texts: dict[str | None, str] = {}
+        self._compact_texts: dict[str, str] = {}
         self._statements: dict[str, str | None] = {}
         self._prose: dict[str, list[Passage]] | None = None
         self.answers = AnswerFinder(self)
@@ -381,7 +383,8 @@ class Engine:
         keyword, total = self.keyword.search(query, limit=limit, district=district, doc_id=doc,
                                              ignored=QUESTION_WORDS)
         place = district or self._district_named(query)
-        expansions = self.expansions(query, place) if expand and not self._quotes_best(query, keyword) else []
+        quoted = self._quoting(query, keyword)
+        expansions = self.expansions(query, place) if expand and not quoted else []
         if place:
             # A question about one district gains nothing from terms only other districts use
             # (涪陵's overseas talent is not 綦江's 鸿雁计划): they would rank those first.
@@ -395,14 +398,27 @@ class Engine:
                                                 related=expansions, ignored=QUESTION_WORDS)[0])
             weights.append(EXPANSION_WEIGHT)
         fused = reciprocal_rank_fusion([[pid for pid, _ in ranking] for ranking in rankings], weights)
+        if quoted and len(_NOT_TEXT.sub("", query)) >= QUOTATION_CHARS:
+            # The passages a quotation is taken from come first: the models read a long
+            # passage as being about its other sentences and rank it below its neighbours.
+            fused = sorted(fused, key=lambda item: item[0] not in quoted)
         return Ranking(defer_repeats(fused, self._table_of, TABLE_ROW_GAP), max(total, len(fused)), expansions)
 
-    def _quotes_best(self, query: str, ranking: list[tuple[str, float]]) -> bool:
-        """Whether ``query`` is a quotation of the best-ranked passage (word for word,
-        punctuation aside): a quotation is looked up as written, synonyms only add noise."""
+    def _quoting(self, query: str, ranking: list[tuple[str, float]]) -> set[str]:
+        """The passages of ``ranking`` that ``query`` quotes word for word (punctuation
+        aside), if it is long enough to be a quotation: a quotation is looked up as
+        written, synonyms only add noise."""
         wanted = _NOT_TEXT.sub("", normalize(query))
-        return (len(wanted) >= MIN_QUOTE_CHARS and bool(ranking)
-                and wanted in _NOT_TEXT.sub("", normalize(self.passages[ranking[0][0]].text)))
+        if len(wanted) < MIN_QUOTE_CHARS:
+            return set()
+        return {pid for pid, _ in ranking if wanted in self._compact_text(pid)}
+
+    def _compact_text(self, pid: str) -> str:
+        """A passage's text normalised, without punctuation or spaces (cached: a quotation
+        is compared with a hundred passages per query)."""
+        if pid not in self._compact_texts:
+            self._compact_texts[pid] = _NOT_TEXT.sub("", normalize(self.passages[pid].text))
+        return self._compact_texts[pid]
 
     def _district_named(self, query: str) -> str | None:
         """The one district a query names, or None (none or several)."""

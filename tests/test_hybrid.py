@@ -108,3 +108,16 @@ def test_a_comparison_gives_every_district_its_turn(engine):
     shown = {h.passage.id for h in hits}
     assert not any(d in shown for h in hits for d in h.passage.duplicates)
     assert sum(h.document.district == "綦江" for h in hits) == 2
+
+
+@pytest.mark.parametrize("quotation", [
+    # Sentences from the middle of long passages: the models read those passages as being
+    # about their other sentences, and fused alone they ranked 2nd to 11th.
+    "获批国家专利质押融资试点区，顺利通过国家知识产权试点城市验收",
+    "深化产学研协同创新，组建科技创新联合体，靶向开展技术攻关和产品开发",
+    "推广应用环保领域新技术，推进碳达峰碳中和",
+])
+def test_the_passage_a_quotation_is_taken_from_comes_first(engine, quotation):
+    best = engine.search(quotation, k=5).hits[0]
+    assert quotation in best.passage.text
+
