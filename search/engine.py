@@ -16,7 +16,7 @@ from .citations import citation
 from .config import Settings
 from .corpus import Corpus, load_corpus
 from .errors import IndexNotBuilt, QueryError, UnknownDocument
-from .fusion import defer_repeats, interleave, reciprocal_rank_fusion, space_out
+from .fusion import defer_repeats, demote, interleave, reciprocal_rank_fusion, space_out
 from .keyword_index import KeywordIndex, build_keyword_index, highlight
 from .model import Document, Heading, Hit, Passage
 from .targets import indicator_match, statement_of
@@ -46,6 +46,7 @@ TABLE_ROW_GAP = 6
 COMPARED_ROW_GAP = 3
 MIN_INDICATOR_MATCH = 0.5  # below, a row shares a few words with the question, not its indicator
 MIN_QUOTE_CHARS = 8  # a shorter query found in a passage is a term, not a quotation
+OTHER_DISTRICT_PLACES = 10  # a page: other districts' passages follow the district's best
 QUOTATION_CHARS = 12  # a query this long found word for word is a sentence quoted, ranked first
 _NOT_TEXT = re.compile(r"[\W_]+")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line breaks are fine
@@ -398,6 +399,10 @@ class Engine:
                                                 related=expansions, ignored=QUESTION_WORDS)[0])
             weights.append(EXPANSION_WEIGHT)
         fused = reciprocal_rank_fusion([[pid for pid, _ in ranking] for ranking in rankings], weights)
+        if place and not district and not quoted:
+            # A question about one district wants its passages; others' stay within reach.
+            fused = demote(fused, lambda pid: self.corpus.documents[self.passages[pid].doc_id].district != place,
+                           OTHER_DISTRICT_PLACES)
         if quoted and len(_NOT_TEXT.sub("", query)) >= QUOTATION_CHARS:
             # The passages a quotation is taken from come first: the models read a long
             # passage as being about its other sentences and rank it below its neighbours.

@@ -85,3 +85,10 @@ def space_out(ranked: list[tuple[str, float]], group_of, gap: int) -> list[tuple
             last[group] = len(placed)
         placed.append(entry)
     return placed
+
+
+def demote(ranked: list[tuple[str, float]], demoted, places: int) -> list[tuple[str, float]]:
+    """Move every item for which ``demoted(id)`` holds ``places`` places down, keeping order
+    otherwise: a soft filter, for items that may still be what is wanted."""
+    keyed = sorted(enumerate(ranked), key=lambda e: (e[0] + places * bool(demoted(e[1][0])), e[0]))
+    return [item for _, item in keyed]

@@ -5,7 +5,7 @@ import pytest
 
 from search.config import Settings
 from search.engine import Engine
-from search.fusion import defer_repeats, interleave, reciprocal_rank_fusion, space_out
+from search.fusion import defer_repeats, demote, interleave, reciprocal_rank_fusion, space_out
 
 
 def test_rrf_sums_weighted_reciprocal_ranks():
@@ -121,3 +121,17 @@ def test_the_passage_a_quotation_is_taken_from_comes_first(engine, quotation):
     best = engine.search(quotation, k=5).hits[0]
     assert quotation in best.passage.text
 
+
+
+def test_demote_moves_items_down_and_keeps_their_order():
+    ranked = [(x, 1.0) for x in "aBcDef"]
+    assert [x for x, _ in demote(ranked, str.isupper, 2)] == list("acBeDf")
+    assert demote(ranked, str.isupper, 0) == ranked
+
+
+def test_a_question_about_one_district_gets_that_districts_passages_first(engine):
+    hits = engine.search("涪陵怎样吸引留学归国人员来创业？", k=10).hits
+    assert [h.document.district for h in hits[:4]] == ["涪陵"] * 4
+    assert any("海归科创基地" in h.passage.text for h in hits[:3])
+    # Other districts' passages are moved down, not removed.
+    assert any(h.document.district != "涪陵" for h in engine.search("涪陵怎样吸引留学归国人员来创业？", k=30).hits)
