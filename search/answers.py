@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .sources import KNOWN_DISTRICTS
-from .tokenizer import QUESTION_WORDS, tokenize
+from .tokenizer import COMPARISON, QUESTION_WORDS, tokenize
 
 if TYPE_CHECKING:
     from .engine import AskResult, Engine
@@ -32,18 +32,21 @@ YEAR = re.compile(r"(19|20)\d{2}")
 # number its digits and an address a street number.
 ASKED_FIGURES: list[tuple[re.Pattern, re.Pattern]] = [
     (re.compile(r"电话|联系方式|热线"), re.compile(r"\d{3,4}-\d{7,8}|\d{7,12}")),
-    (re.compile(r"地址|门牌"), re.compile(r"[路街道巷]\s*\d+\s*号")),
-    (re.compile(r"比例|比重|百分之"), re.compile(r"\d\s*[%％]")),
+    (re.compile(r"地址|门牌|哪条[路街]"), re.compile(r"[路街道巷]\s*\d+\s*号")),
+    (re.compile(r"比例|比重|百分之|占比|[税利]率|增长率|增速"), re.compile(r"\d\s*[%％]")),
     (re.compile(r"哪一?年|什么时候|何时|哪天"), re.compile(r"(19|20)\d{2}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日")),
     (re.compile(r"多少钱|多少[万亿]?元|金额|(租金|工资|补贴|补助|奖励)[^，。？]{0,3}多少|多少[^，。？]{0,4}(租金|补贴|补助|奖励)"),
      re.compile(r"\d\s*[万亿]?元")),
     (re.compile(r"多少|(?<!哪)几[个家项名所件人次]"), re.compile(r"\d")),
 ]
-# A question asking who (局长是谁, 由谁担任) is answered by a sentence naming the role asked;
-# 谁主办、谁负责 in a quotation asks nothing.
-WHO = re.compile(r"(?:是|由|为)谁")
+# A question asking who (局长是谁, 由谁担任) or for a name (局长叫什么名字) is answered by a
+# sentence naming the role asked; 谁主办、谁负责 in a quotation asks nothing.
+WHO = re.compile(r"(?:是|由|为)谁|叫什么名字|(?:姓名|名字|名称)是什么")
 # A list's numbering (3.涉及…, （二）…) is no figure.
 LIST_NUMBER = re.compile(r"^[\s\-—·•]*[（(]?[\d一二三四五六七八九十]{1,3}[)）.．、]")
+COVERAGE_HITS = 3  # the best answers, whose words and specifics the confidence weighs
+FIGURE_HITS = 5  # the answers searched for the figure asked (the default page of answers)
+SUBJECT_TERMS = 2  # one rare word may be the question's own phrasing (争创), two rarely are
 UNIT_IN_NAME = re.compile(r"[（(]([^（）()]{1,6})[）)]\s*$")
 # Logistic confidence over the features of AnswerFinder.features: fitted on the
 # project's labelled cases by bench/calibrate_confidence.py (answerable vs negative).
@@ -126,6 +129,15 @@ def _mentions(text: str, place: str) -> bool:
     return any(name in text for name in (place, *PLACE_ALIASES.get(place, ())))
 
 
+def _names(text: str, term: str) -> bool:
+    """Whether ``text`` names ``term``, or half its character pairs for a longer term: the
+    question's 高新区 is the plans' 高新技术产业开发区."""
+    if term in text:
+        return True
+    pairs = {term[i:i + 2] for i in range(len(term) - 1)}
+    return len(term) > 2 and 2 * sum(1 for pair in pairs if pair in text) >= len(pairs)
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in SENTENCE.finditer(text) if m.group().strip()]
 
@@ -138,12 +150,14 @@ def table_value(passage: "Passage", query: str) -> tuple[str, str] | None:
         name = next((v for c, v in passage.cells if "指标" in c or "名称" in c), "")
         m = UNIT_IN_NAME.search(name)
         unit = m.group(1) if m else ""
-    value_columns = [c for c, _ in passage.cells if YEAR.search(c) or any(w in c for w in ("目标", "现状", "预期"))]
+    # A value is a number: 预期值：预期性 says what kind of target a row is, not how much.
+    value_columns = [c for c, v in passage.cells
+                     if (YEAR.search(c) or any(w in c for w in ("目标", "现状", "预期"))) and re.search(r"\d", v)]
     if not value_columns:
         return None
     years = [m.group() for m in YEAR.finditer(query)]
     wanted = [c for c in value_columns if any(y in c for y in years)]
-    if not wanted and any(w in query for w in ("目标", "到2025", "将达到", "预计", "规划")):
+    if not wanted and any(w in query for w in ("目标", "到2025", "达到", "预计", "规划")):
         wanted = [c for c in value_columns if "目标" in c or "2025" in c]
     if not wanted and any(w in query for w in ("现状", "基期", "目前", "现在", "2020")):
         wanted = [c for c in value_columns if "现状" in c or "2020" in c]
@@ -158,7 +172,9 @@ class AnswerFinder:
 
     def __init__(self, engine: "Engine"):
         self.engine = engine
-        self.corpus_text = norm("\n".join(p.text for p in engine.corpus.passages))
+        self._passage_texts = [norm(p.text) for p in engine.corpus.passages]
+        self.corpus_text = "\n".join(self._passage_texts)
+        self._passage_counts: dict[str, int] = {}
 
     def answer(self, query: str, k: int, district: str | None, doc: str | None) -> "AskResult":
         from .engine import AskResult
@@ -178,10 +194,10 @@ class AnswerFinder:
         # main model's ranking on its own gives the confidence its similarity feature.
         semantic = engine.similarities(query, k, district, doc)
         ranking = engine.rank(query, "keyword" if semantic is None else "hybrid", k, district, doc)
-        hits = self._answers(query, engine._collapse(ranking.ranked)[:k])
-        return hits, self.features(query, hits[:3], semantic), ranking.expansions
+        hits = self._answers(query, engine._collapse(ranking.ranked)[:max(k, FIGURE_HITS)])
+        return hits[:k], self.features(query, hits, semantic), ranking.expansions
 
-    def features(self, query: str, top: list["Hit"], semantic: list[tuple[str, float]] | None) -> list[float]:
+    def features(self, query: str, hits: list["Hit"], semantic: list[tuple[str, float]] | None) -> list[float]:
         """What the confidence is computed from, given the best answers (hits of ``_answers``).
 
         - the best semantic similarity (0 without a model: the word features decide);
@@ -193,11 +209,14 @@ class AnswerFinder:
           each must be in one of the best passages;
         - the share of the question's content words found nowhere in the corpus (上海, 个人所得税;
           but paraphrases also use words the plans do not, so this only weighs, never decides);
-        - whether a question asking for a figure (多少, 比例, 哪一年, 多少钱) gets answers
-          without one of that kind: the plans talk about 人才公寓 but state no rent.
+        - whether a question asking for a figure (多少, 比例, 哪一年, 多少钱) or a person
+          (局长是谁) gets no answer with one of that kind in a passage naming what it asks
+          about: the plans talk about 人才公寓 but state no rent, and about 加计扣除 but give
+          its rate nowhere, while 南川's R&D share of GDP is a rate of something else.
         """
-        if not top:
+        if not hits:
             return [0.0, 0.0, 0.0, 1.0, 1.0]
+        top = hits[:COVERAGE_HITS]
         terms = content_terms(query)
         docs = self.engine.corpus.documents
 
@@ -214,8 +233,27 @@ class AnswerFinder:
         unknown = sum(1 for t in terms if t not in self.corpus_text) / len(terms) if terms else 0.0
         similarity = semantic[0][1] if semantic else 0.0
         shape = answer_shape(query)
-        number_missing = shape is not None and not any(gives(shape, norm(h.answer or "")) for h in top)
+        # The figure must be given for what is asked about: 南川's R&D share of GDP does not
+        # answer what share of a firm's R&D spending is 加计扣除.
+        subjects = self._subjects(terms)
+        number_missing = shape is not None and not any(
+            gives(shape, norm(h.answer or "")) and (not subjects or any(_names(context(h.passage), s) for s in subjects))
+            for h in hits[:FIGURE_HITS])
         return [similarity, coverage, float(specifics_found), unknown, float(number_missing)]
+
+    def _subjects(self, terms: list[str]) -> list[str]:
+        """What a question asks about: the SUBJECT_TERMS of its content words that the fewest
+        passages contain (加计扣除 rather than 企业 or 比例), districts and the words of a
+        comparison aside; words no passage contains are left to the ``unknown`` feature."""
+        counts = {}
+        for term in terms:
+            if PLACE.search(term) or COMPARISON.search(term):
+                continue
+            if term not in self._passage_counts:
+                self._passage_counts[term] = sum(1 for text in self._passage_texts if term in text)
+            if self._passage_counts[term]:
+                counts[term] = self._passage_counts[term]
+        return sorted(counts, key=counts.get)[:SUBJECT_TERMS]
 
     @staticmethod
     def confidence(features: list[float]) -> float:

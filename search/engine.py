@@ -21,7 +21,7 @@ from .keyword_index import KeywordIndex, build_keyword_index, highlight
 from .model import Document, Heading, Hit, Passage
 from .targets import indicator_match, statement_of
 from .thesaurus import Thesaurus, load_thesaurus
-from .tokenizer import QUESTION_WORDS, normalize
+from .tokenizer import COMPARISON, QUESTION_WORDS, normalize
 
 MODES = ("hybrid", "keyword", "semantic")
 _NOT_LOADED = object()
@@ -50,7 +50,6 @@ OTHER_DISTRICT_PLACES = 10  # a page: other districts' passages follow the distr
 QUOTATION_CHARS = 12  # a query this long found word for word is a sentence quoted, ranked first
 _NOT_TEXT = re.compile(r"[\W_]+")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line breaks are fine
-COMPARISON = re.compile(r"各区|各个区|几个区|四个区|各地|各区县|分别|对比|比较|异同")
 TARGET_ASKED = re.compile(r"目标|指标|达到多少|要达到")
 
 
