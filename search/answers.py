@@ -10,6 +10,7 @@ weak matches.
 """
 from __future__ import annotations
 
+import functools
 import html
 import math
 import re
@@ -173,8 +174,8 @@ class AnswerFinder:
     def __init__(self, engine: "Engine"):
         self.engine = engine
         self._passage_texts = [norm(p.text) for p in engine.corpus.passages]
-        self.corpus_text = "\n".join(self._passage_texts)
-        self._passage_counts: dict[str, int] = {}
+        # Questions repeat their words (南川, 2025年, 高新技术企业); each count scans the corpus.
+        self.passages_containing = functools.lru_cache(maxsize=4096)(self._count_passages)
 
     def answer(self, query: str, k: int, district: str | None, doc: str | None) -> "AskResult":
         from .engine import AskResult
@@ -230,7 +231,7 @@ class AnswerFinder:
         specifics = [m.group() for m in YEAR.finditer(query)] + PLACE.findall(query)
         specifics_found = all(any(_mentions(context(p), s) or s == docs[p.doc_id].district for p in candidates)
                               for s in specifics)
-        unknown = sum(1 for t in terms if t not in self.corpus_text) / len(terms) if terms else 0.0
+        unknown = sum(1 for t in terms if not self.passages_containing(t)) / len(terms) if terms else 0.0
         similarity = semantic[0][1] if semantic else 0.0
         shape = answer_shape(query)
         # The figure must be given for what is asked about: 南川's R&D share of GDP does not
@@ -245,15 +246,13 @@ class AnswerFinder:
         """What a question asks about: the SUBJECT_TERMS of its content words that the fewest
         passages contain (加计扣除 rather than 企业 or 比例), districts and the words of a
         comparison aside; words no passage contains are left to the ``unknown`` feature."""
-        counts = {}
-        for term in terms:
-            if PLACE.search(term) or COMPARISON.search(term):
-                continue
-            if term not in self._passage_counts:
-                self._passage_counts[term] = sum(1 for text in self._passage_texts if term in text)
-            if self._passage_counts[term]:
-                counts[term] = self._passage_counts[term]
-        return sorted(counts, key=counts.get)[:SUBJECT_TERMS]
+        counts = {term: self.passages_containing(term) for term in terms
+                  if not PLACE.search(term) and not COMPARISON.search(term)}
+        return sorted((t for t in counts if counts[t]), key=counts.get)[:SUBJECT_TERMS]
+
+    def _count_passages(self, term: str) -> int:
+        """How many passages contain ``term`` (normalised)."""
+        return sum(1 for text in self._passage_texts if term in text)
 
     @staticmethod
     def confidence(features: list[float]) -> float:

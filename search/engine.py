@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -418,10 +419,13 @@ class Engine:
         return {pid for pid, _ in ranking if wanted in self._compact_text(pid)}
 
     def _compact_text(self, pid: str) -> str:
-        """A passage's text normalised, without punctuation or spaces (cached: a quotation
-        is compared with a hundred passages per query)."""
+        """A passage's text without punctuation or spaces, NFKC-normalised and lower-cased
+        (cached: a quotation is compared with a hundred passages per query; the plans are
+        in simplified characters, so the tokenizer's slower traditional-to-simplified pass
+        is left to the query)."""
         if pid not in self._compact_texts:
-            self._compact_texts[pid] = _NOT_TEXT.sub("", normalize(self.passages[pid].text))
+            text = unicodedata.normalize("NFKC", self.passages[pid].text).lower()
+            self._compact_texts[pid] = _NOT_TEXT.sub("", text)
         return self._compact_texts[pid]
 
     def _district_named(self, query: str) -> str | None:
