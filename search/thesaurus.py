@@ -78,6 +78,8 @@ class Thesaurus:
         self._keys_of: dict[int, list[_Key]] = {}
         for key in keys:
             self._keys_of.setdefault(key.concept, []).append(key)
+        # A comparison expands one question once per district, and each pass reads every key.
+        self._mentioned = functools.lru_cache(maxsize=1024)(self._find_concepts)
 
     @classmethod
     def load(cls, path: Path) -> "Thesaurus":
@@ -100,6 +102,17 @@ class Thesaurus:
         技术合同成交额, the question's 成交额 still finds 涪陵's term.
         """
         text = normalize(query)
+        found = self._mentioned(text)
+        terms: list[str] = []
+        for i in sorted(found, key=found.get):
+            if scope is not None and any(k.text in text and k.text in scope for k in self._keys_of[i]):
+                continue
+            terms += [t for t in self.concepts[i].terms if normalize(t) not in text]
+        return list(dict.fromkeys(terms))
+
+    def _find_concepts(self, text: str) -> dict[int, int]:
+        """The concepts a normalised query mentions, with where (a key whole, or a key's
+        words all among the query's)."""
         words = set(tokenize(text))
         found: dict[int, int] = {}
         for key in self._keys:
@@ -109,12 +122,7 @@ class Thesaurus:
                     at = min(text.find(w) for w in key.words)
                 if at >= 0:
                     found[key.concept] = at
-        terms: list[str] = []
-        for i in sorted(found, key=found.get):
-            if scope is not None and any(k.text in text and k.text in scope for k in self._keys_of[i]):
-                continue
-            terms += [t for t in self.concepts[i].terms if normalize(t) not in text]
-        return list(dict.fromkeys(terms))
+        return found
 
 
 @functools.lru_cache(maxsize=4)
