@@ -130,6 +130,12 @@ def _mentions(text: str, place: str) -> bool:
     return any(name in text for name in (place, *PLACE_ALIASES.get(place, ())))
 
 
+def _asks_about(term: str) -> bool:
+    """Whether a question's word may say what it asks about: not a place (南川) or a
+    comparison's word (各区, 分别)."""
+    return not PLACE.search(term) and not COMPARISON.search(term)
+
+
 def _names(text: str, term: str) -> bool:
     """Whether ``text`` names ``term``, or half its character pairs for a longer term: the
     question's 高新区 is the plans' 高新技术产业开发区."""
@@ -213,7 +219,8 @@ class AnswerFinder:
         - whether a question asking for a figure (多少, 比例, 哪一年, 多少钱) or a person
           (局长是谁) gets no answer with one of that kind in a passage naming what it asks
           about: the plans talk about 人才公寓 but state no rent, and about 加计扣除 but give
-          its rate nowhere, while 南川's R&D share of GDP is a rate of something else.
+          its rate nowhere, while 南川's R&D share of GDP is a rate of something else;
+          and they never name 常住人口, so no number of theirs is its figure.
         """
         if not hits:
             return [0.0, 0.0, 0.0, 1.0, 1.0]
@@ -237,17 +244,19 @@ class AnswerFinder:
         # The figure must be given for what is asked about: 南川's R&D share of GDP does not
         # answer what share of a firm's R&D spending is 加计扣除.
         subjects = self._subjects(terms)
-        number_missing = shape is not None and not any(
+        # Nor is a figure given for what no passage names at all (南川's 常住人口), whatever
+        # numbers the passages hold.
+        unnamed = not subjects and any(_asks_about(t) for t in terms)
+        number_missing = shape is not None and (unnamed or not any(
             gives(shape, norm(h.answer or "")) and (not subjects or any(_names(context(h.passage), s) for s in subjects))
-            for h in hits[:FIGURE_HITS])
+            for h in hits[:FIGURE_HITS]))
         return [similarity, coverage, float(specifics_found), unknown, float(number_missing)]
 
     def _subjects(self, terms: list[str]) -> list[str]:
         """What a question asks about: the SUBJECT_TERMS of its content words that the fewest
         passages contain (加计扣除 rather than 企业 or 比例), districts and the words of a
         comparison aside; words no passage contains are left to the ``unknown`` feature."""
-        counts = {term: self.passages_containing(term) for term in terms
-                  if not PLACE.search(term) and not COMPARISON.search(term)}
+        counts = {term: self.passages_containing(term) for term in terms if _asks_about(term)}
         return sorted((t for t in counts if counts[t]), key=counts.get)[:SUBJECT_TERMS]
 
     def _count_passages(self, term: str) -> int:

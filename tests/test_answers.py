@@ -75,6 +75,8 @@ def test_answerable_questions_are_answered(engine, question):
     # nowhere; the figures the best passages do give are of other things.
     "高新技术企业享受的企业所得税优惠税率是多少？",
     "技术合同登记后可以享受多少税收减免？",
+    # No passage names 常住人口: the counts of talent its best passage gives are not its figure.
+    "南川区的常住人口有多少万人？",
 ])
 def test_questions_the_documents_do_not_answer_are_refused(engine, question):
     result = engine.ask(question)
@@ -88,6 +90,9 @@ def test_features_name_what_the_best_answers_lack(engine):
     assert 0 < similarity <= 1 and specifics_found == 1.0 and figure_missing == 1.0
     _, features, _ = engine.answers.assess("北碚2025年高新技术企业要达到多少家？", 5)
     assert features[2] == 1.0 and features[4] == 0.0
+    # Only a place and a word no passage has: nothing names what the figure is of.
+    assert engine.answers.assess("南川区的常住人口有多少万人？", 5)[1][4] == 1.0
+    assert engine.answers.assess("南川有多少家国家高新技术企业？", 5)[1][4] == 0.0
 
 
 MEASURE_THEN_YEAR = "创建国家高新区。力争2023年建成。完善配套设施。"
