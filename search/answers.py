@@ -34,7 +34,7 @@ YEAR = re.compile(r"(19|20)\d{2}")
 ASKED_FIGURES: list[tuple[re.Pattern, re.Pattern]] = [
     (re.compile(r"电话|联系方式|热线"), re.compile(r"\d{3,4}-\d{7,8}|\d{7,12}")),
     (re.compile(r"地址|门牌|哪条[路街]"), re.compile(r"[路街道巷]\s*\d+\s*号")),
-    (re.compile(r"比例|比重|百分之|占比|[税利]率|增长率|增速"), re.compile(r"\d\s*[%％]")),
+    (re.compile(r"比例|比重|百分之|占比|[税利]率|增长率|增速|投入强度"), re.compile(r"\d\s*[%％]")),
     (re.compile(r"哪一?年|什么时候|何时|哪天"), re.compile(r"(19|20)\d{2}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日")),
     (re.compile(r"多少钱|多少[万亿]?元|金额|(租金|工资|补贴|补助|奖励)[^，。？]{0,3}多少|多少[^，。？]{0,4}(租金|补贴|补助|奖励)"),
      re.compile(r"\d\s*[万亿]?元")),
@@ -202,7 +202,16 @@ class AnswerFinder:
         semantic = engine.similarities(query, k, district, doc)
         ranking = engine.rank(query, "keyword" if semantic is None else "hybrid", k, district, doc)
         hits = self._answers(query, engine._collapse(ranking.ranked)[:max(k, FIGURE_HITS)])
-        return hits[:k], self.features(query, hits, semantic), ranking.expansions
+        # The confidence weighs the answers in the order it was fitted on: the search's.
+        features = self.features(query, hits, semantic)
+        giving = self._giving(query, hits)
+        if any(giving) and not engine.compared_districts(query):
+            # A question asking for a figure is answered first by the answers that give it:
+            # an R&D intensity target is a percentage, not the 2000家 of the row ranked first.
+            # (A comparison keeps its districts' turns.)
+            order = sorted(range(len(giving)), key=lambda i: not giving[i])
+            hits = [hits[i] for i in order] + hits[len(giving):]
+        return hits[:k], features, ranking.expansions
 
     def features(self, query: str, hits: list["Hit"], semantic: list[tuple[str, float]] | None) -> list[float]:
         """What the confidence is computed from, given the best answers (hits of ``_answers``).
@@ -227,10 +236,7 @@ class AnswerFinder:
         top = hits[:COVERAGE_HITS]
         terms = content_terms(query)
         docs = self.engine.corpus.documents
-
-        def context(passage: "Passage") -> str:
-            return norm(passage.text + "".join(passage.heading_path) + docs[passage.doc_id].title)
-
+        context = self._context
         passages = [hit.passage for hit in top]
         text = "".join(map(context, passages))
         coverage = sum(1 for t in terms if t in text) / len(terms) if terms else 0.0
@@ -240,17 +246,28 @@ class AnswerFinder:
                               for s in specifics)
         unknown = sum(1 for t in terms if not self.passages_containing(t)) / len(terms) if terms else 0.0
         similarity = semantic[0][1] if semantic else 0.0
-        shape = answer_shape(query)
-        # The figure must be given for what is asked about: 南川's R&D share of GDP does not
-        # answer what share of a firm's R&D spending is 加计扣除.
-        subjects = self._subjects(terms)
-        # Nor is a figure given for what no passage names at all (南川's 常住人口), whatever
+        # No figure is given for what no passage names at all (南川's 常住人口), whatever
         # numbers the passages hold.
-        unnamed = not subjects and any(_asks_about(t) for t in terms)
-        number_missing = shape is not None and (unnamed or not any(
-            gives(shape, norm(h.answer or "")) and (not subjects or any(_names(context(h.passage), s) for s in subjects))
-            for h in hits[:FIGURE_HITS]))
+        unnamed = not self._subjects(terms) and any(_asks_about(t) for t in terms)
+        number_missing = answer_shape(query) is not None and (unnamed or not any(self._giving(query, hits)))
         return [similarity, coverage, float(specifics_found), unknown, float(number_missing)]
+
+    def _context(self, passage: "Passage") -> str:
+        """A passage's text with its headings and document title, normalised."""
+        return norm(passage.text + "".join(passage.heading_path) + self.engine.corpus.documents[passage.doc_id].title)
+
+    def _giving(self, query: str, hits: list["Hit"]) -> list[bool]:
+        """For each of the first FIGURE_HITS answers, whether it gives the figure (or names
+        the role) that ``query`` asks for, in a passage naming what it asks about: 南川's R&D
+        share of GDP does not answer what share of a firm's R&D spending is 加计扣除.
+        All False for a question asking for neither."""
+        shape = answer_shape(query)
+        if shape is None:
+            return [False] * len(hits[:FIGURE_HITS])
+        subjects = self._subjects(content_terms(query))
+        return [gives(shape, norm(hit.answer or ""))
+                and (not subjects or any(_names(self._context(hit.passage), s) for s in subjects))
+                for hit in hits[:FIGURE_HITS]]
 
     def _subjects(self, terms: list[str]) -> list[str]:
         """What a question asks about: the SUBJECT_TERMS of its content words that the fewest

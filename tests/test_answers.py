@@ -152,3 +152,19 @@ def test_a_table_row_answers_with_the_value_of_the_year_asked(keyword_engine):
     assert table_value(row, "2020年是多少？") == ("2020年", "2.33%")
     growth = indicator_row(keyword_engine, "nanchuan-plan", "全社会研发经费投入增长")  # 2020/2025: —
     assert table_value(growth, "南川的全社会研发经费投入增长目标是多少？") is None
+
+
+@pytest.mark.parametrize("question, figure", [
+    # The best-ranked passages talk about the 国家高新区 and about kitchen waste; the ones
+    # that date them come first.
+    ("南川准备在哪一年争创国家高新区？", "2023年"),
+    ("厨余垃圾巡查哪一年开始？", "2022年第四季度"),
+])
+def test_a_figure_question_is_answered_first_by_an_answer_giving_the_figure(engine, question, figure):
+    result = engine.ask(question)
+    assert figure in (result.hits or result.related)[0].answer
+
+
+def test_a_comparison_asking_for_figures_keeps_its_districts_turns(engine):
+    hits = engine.ask("南川和涪陵到2025年技术合同成交额分别要达到多少？").hits
+    assert [h.document.district for h in hits[:4]] == ["南川", "涪陵", "南川", "涪陵"]
