@@ -30,6 +30,9 @@ figure_wanted = asked_figure
     ("企业所得税的优惠税率是多少？", "减按15%的税率征收", True),
     ("企业所得税的优惠税率是多少？", "惠及约2.5万户", False),
     ("人才公寓在哪条路上？", "位于北泉路88号", True),
+    # An R&D intensity is a share of GDP, not a count.
+    ("2025年研发投入强度要达到多少？", "研发投入强度达到2.7%", True),
+    ("2025年研发投入强度要达到多少？", "2025年目标：2000家", False),
 ])
 def test_the_kind_of_figure_a_question_asks_for(question, answer, wanted):
     assert gives(figure_wanted(question), answer) is wanted
