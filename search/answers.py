@@ -131,9 +131,28 @@ def _mentions(text: str, place: str) -> bool:
 
 
 def _asks_about(term: str) -> bool:
-    """Whether a question's word may say what it asks about: not a place (南川) or a
-    comparison's word (各区, 分别)."""
-    return not PLACE.search(term) and not COMPARISON.search(term)
+    """Whether a question's word may say what it asks about: not a place (南川), a
+    comparison's word (各区, 分别) or the kind of figure asked (比例: the plans' row says 之比)."""
+    return (not PLACE.search(term) and not COMPARISON.search(term)
+            and not any(asks.fullmatch(term) for asks, _ in ASKED_FIGURES))
+
+
+def _figures_first(query: str, hits: list["Hit"], giving: list[bool]) -> list["Hit"]:
+    """``hits`` with the first ones reordered: those ``giving`` the figure asked first (an
+    R&D intensity target is a percentage, not the 2000家 of the row ranked first). For a
+    question naming a year (到2025年…多少家), those of passages naming that year come before
+    the past figures of a plan's review, and of those the indicator row stating it."""
+    years = [m.group() for m in YEAR.finditer(query)]
+
+    def order(i: int) -> tuple[bool, ...]:
+        if not years:
+            return (not giving[i],)
+        passage = hits[i].passage
+        dated = any(year in norm(passage.text + "".join(passage.heading_path)) for year in years)
+        return not giving[i], not dated, passage.kind != "table_row"
+
+    first = sorted(range(len(giving)), key=order)
+    return [hits[i] for i in first] + hits[len(giving):]
 
 
 def _names(text: str, term: str) -> bool:
@@ -205,12 +224,8 @@ class AnswerFinder:
         # The confidence weighs the answers in the order it was fitted on: the search's.
         features = self.features(query, hits, semantic)
         giving = self._giving(query, hits)
-        if any(giving) and not engine.compared_districts(query):
-            # A question asking for a figure is answered first by the answers that give it:
-            # an R&D intensity target is a percentage, not the 2000家 of the row ranked first.
-            # (A comparison keeps its districts' turns.)
-            order = sorted(range(len(giving)), key=lambda i: not giving[i])
-            hits = [hits[i] for i in order] + hits[len(giving):]
+        if any(giving) and not engine.compared_districts(query):  # a comparison keeps its districts' turns
+            hits = _figures_first(query, hits, giving)
         return hits[:k], features, ranking.expansions
 
     def features(self, query: str, hits: list["Hit"], semantic: list[tuple[str, float]] | None) -> list[float]:

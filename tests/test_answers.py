@@ -63,6 +63,8 @@ def test_a_list_question_asks_for_no_figure():
     "涪陵打算怎么吸引海外人才？",
     "綦江2025年高新技术企业要达到多少家？",
     "南川和北碚分别打算怎样发展中医药",  # names two districts: each in one of the best answers
+    # 比例 is the kind of figure asked, not what it is of: the row says 之比.
+    "綦江规上企业研发投入占营收的比例目标是多少？",
 ])
 def test_answerable_questions_are_answered(engine, question):
     result = engine.ask(question)
@@ -162,6 +164,8 @@ def test_a_table_row_answers_with_the_value_of_the_year_asked(keyword_engine):
     # that date them come first.
     ("南川准备在哪一年争创国家高新区？", "2023年"),
     ("厨余垃圾巡查哪一年开始？", "2022年第四季度"),
+    # The review of the 十三五 gives 914家; the target for the year asked is the row's.
+    ("涪陵到2025年科技型企业要发展到多少家？", "2025年目标：2000家"),
 ])
 def test_a_figure_question_is_answered_first_by_an_answer_giving_the_figure(engine, question, figure):
     result = engine.ask(question)
