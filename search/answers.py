@@ -47,6 +47,9 @@ WHO = re.compile(r"(?:是|由|为)谁|叫什么名字|(?:姓名|名字|名称)�
 LIST_NUMBER = re.compile(r"^[\s\-—·•]*[（(]?[\d一二三四五六七八九十]{1,3}[)）.．、]")
 COVERAGE_HITS = 3  # the best answers, whose words and specifics the confidence weighs
 FIGURE_HITS = 5  # the answers searched for the figure asked (the default page of answers)
+# The answers among which those giving the figure asked come first: a plan's indicator row
+# is often ranked just below the prose around it.
+REORDERED_HITS = 10
 SUBJECT_TERMS = 2  # one rare word may be the question's own phrasing (争创), two rarely are
 UNIT_IN_NAME = re.compile(r"[（(]([^（）()]{1,6})[）)]\s*$")
 # Logistic confidence over the features of AnswerFinder.features: fitted on the
@@ -220,11 +223,13 @@ class AnswerFinder:
         # main model's ranking on its own gives the confidence its similarity feature.
         semantic = engine.similarities(query, k, district, doc)
         ranking = engine.rank(query, "keyword" if semantic is None else "hybrid", k, district, doc)
-        hits = self._answers(query, engine._collapse(ranking.ranked)[:max(k, FIGURE_HITS)])
+        hits = self._answers(query, engine._collapse(ranking.ranked)[:max(k, REORDERED_HITS)])
         # The confidence weighs the answers in the order it was fitted on: the search's.
         features = self.features(query, hits, semantic)
-        giving = self._giving(query, hits)
-        if any(giving) and not engine.compared_districts(query):  # a comparison keeps its districts' turns
+        giving = self._giving(query, hits[:REORDERED_HITS])
+        # Only a question the best answers answer (else it is refused); a comparison keeps
+        # its districts' turns.
+        if any(giving[:FIGURE_HITS]) and not engine.compared_districts(query):
             hits = _figures_first(query, hits, giving)
         return hits[:k], features, ranking.expansions
 
@@ -264,7 +269,7 @@ class AnswerFinder:
         # No figure is given for what no passage names at all (南川's 常住人口), whatever
         # numbers the passages hold.
         unnamed = not self._subjects(terms) and any(_asks_about(t) for t in terms)
-        number_missing = answer_shape(query) is not None and (unnamed or not any(self._giving(query, hits)))
+        number_missing = answer_shape(query) is not None and (unnamed or not any(self._giving(query, hits[:FIGURE_HITS])))
         return [similarity, coverage, float(specifics_found), unknown, float(number_missing)]
 
     def _context(self, passage: "Passage") -> str:
@@ -272,17 +277,17 @@ class AnswerFinder:
         return norm(passage.text + "".join(passage.heading_path) + self.engine.corpus.documents[passage.doc_id].title)
 
     def _giving(self, query: str, hits: list["Hit"]) -> list[bool]:
-        """For each of the first FIGURE_HITS answers, whether it gives the figure (or names
-        the role) that ``query`` asks for, in a passage naming what it asks about: 南川's R&D
-        share of GDP does not answer what share of a firm's R&D spending is 加计扣除.
-        All False for a question asking for neither."""
+        """For each answer, whether it gives the figure (or names the role) that ``query``
+        asks for, in a passage naming what it asks about: 南川's R&D share of GDP does not
+        answer what share of a firm's R&D spending is 加计扣除. All False for a question
+        asking for neither."""
         shape = answer_shape(query)
         if shape is None:
-            return [False] * len(hits[:FIGURE_HITS])
+            return [False] * len(hits)
         subjects = self._subjects(content_terms(query))
         return [gives(shape, norm(hit.answer or ""))
                 and (not subjects or any(_names(self._context(hit.passage), s) for s in subjects))
-                for hit in hits[:FIGURE_HITS]]
+                for hit in hits]
 
     def _subjects(self, terms: list[str]) -> list[str]:
         """What a question asks about: the SUBJECT_TERMS of its content words that the fewest

@@ -166,6 +166,8 @@ def test_a_table_row_answers_with_the_value_of_the_year_asked(keyword_engine):
     ("厨余垃圾巡查哪一年开始？", "2022年第四季度"),
     # The review of the 十三五 gives 914家; the target for the year asked is the row's.
     ("涪陵到2025年科技型企业要发展到多少家？", "2025年目标：2000家"),
+    # Ranked first: the 2020 review's 6.2亿元 and 39%. The row of the target is ranked 6th.
+    ("南川到2025年研发投入强度要达到多少？", "2025年目标值：2.5%"),
 ])
 def test_a_figure_question_is_answered_first_by_an_answer_giving_the_figure(engine, question, figure):
     result = engine.ask(question)
