@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .sources import KNOWN_DISTRICTS
+from .targets import indicator_match
 from .tokenizer import COMPARISON, QUESTION_WORDS, tokenize
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ FIGURE_HITS = 5  # the answers searched for the figure asked (the default page o
 # is often ranked just below the prose around it.
 REORDERED_HITS = 10
 SUBJECT_TERMS = 2  # one rare word may be the question's own phrasing (争创), two rarely are
+UNIT_WORD = re.compile(r"[十百千万亿]*(?:元|美元|个|家|件|人|项|名|所|次|亩|吨|平方米|公里)")
 UNIT_IN_NAME = re.compile(r"[（(]([^（）()]{1,6})[）)]\s*$")
 # Logistic confidence over the features of AnswerFinder.features: fitted on the
 # project's labelled cases by bench/calibrate_confidence.py (answerable vs negative).
@@ -136,23 +138,29 @@ def _mentions(text: str, place: str) -> bool:
 def _asks_about(term: str) -> bool:
     """Whether a question's word may say what it asks about: not a place (南川), a
     comparison's word (各区, 分别) or the kind of figure asked (比例: the plans' row says 之比)."""
-    return (not PLACE.search(term) and not COMPARISON.search(term)
+    return (not PLACE.search(term) and not COMPARISON.search(term) and not YEAR.fullmatch(term)
+            and not UNIT_WORD.fullmatch(term)
             and not any(asks.fullmatch(term) for asks, _ in ASKED_FIGURES))
 
 
-def _figures_first(query: str, hits: list["Hit"], giving: list[bool]) -> list["Hit"]:
+def _figures_first(query: str, hits: list["Hit"], giving: list[bool], wordings: list[str],
+                   district: str | None) -> list["Hit"]:
     """``hits`` with the first ones reordered: those ``giving`` the figure asked first (an
-    R&D intensity target is a percentage, not the 2000家 of the row ranked first). For a
+    R&D intensity target is a percentage, not the 2000家 of the row ranked first), of the
+    ``district`` asked about first. For a
     question naming a year (到2025年…多少家), those of passages naming that year come before
-    the past figures of a plan's review, and of those the indicator row stating it."""
+    the past figures of a plan's review, and of those the indicator rows, the one that
+    ``wordings`` (the question, the thesaurus's terms) name best first: 市级以上研发机构
+    rather than 市级以上新型研发机构 (search.targets.indicator_match)."""
     years = [m.group() for m in YEAR.finditer(query)]
 
-    def order(i: int) -> tuple[bool, ...]:
+    def order(i: int) -> tuple:
+        elsewhere = district is not None and hits[i].document.district != district
         if not years:
-            return (not giving[i],)
+            return not giving[i], elsewhere
         passage = hits[i].passage
         dated = any(year in norm(passage.text + "".join(passage.heading_path)) for year in years)
-        return not giving[i], not dated, passage.kind != "table_row"
+        return not giving[i], elsewhere, not dated, passage.kind != "table_row", -indicator_match(passage, wordings)
 
     first = sorted(range(len(giving)), key=order)
     return [hits[i] for i in first] + hits[len(giving):]
@@ -224,13 +232,14 @@ class AnswerFinder:
         semantic = engine.similarities(query, k, district, doc)
         ranking = engine.rank(query, "keyword" if semantic is None else "hybrid", k, district, doc)
         hits = self._answers(query, engine._collapse(ranking.ranked)[:max(k, REORDERED_HITS)])
-        # The confidence weighs the answers in the order it was fitted on: the search's.
-        features = self.features(query, hits, semantic)
         giving = self._giving(query, hits[:REORDERED_HITS])
         # Only a question the best answers answer (else it is refused); a comparison keeps
         # its districts' turns.
         if any(giving[:FIGURE_HITS]) and not engine.compared_districts(query):
-            hits = _figures_first(query, hits, giving)
+            wordings = [query, *(engine.thesaurus.expand(query) if engine.thesaurus is not None else [])]
+            hits = _figures_first(query, hits, giving, wordings, district or engine._district_named(query))
+        # Weighed as shown: a target ranked below the 十三五 review's past figure is answered.
+        features = self.features(query, hits, semantic)
         return hits[:k], features, ranking.expansions
 
     def features(self, query: str, hits: list["Hit"], semantic: list[tuple[str, float]] | None) -> list[float]:

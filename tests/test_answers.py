@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from search.answers import (ANSWERABLE_AT, YEAR, _mentions, _names, answering_sentence, asked_figure, asked_role,
+from search.answers import (ANSWERABLE_AT, YEAR, _asks_about, _mentions, _names, answering_sentence, asked_figure, asked_role,
                             gives, split_sentences, table_value)
 
 figure_wanted = asked_figure
@@ -168,6 +168,10 @@ def test_a_table_row_answers_with_the_value_of_the_year_asked(keyword_engine):
     ("涪陵到2025年科技型企业要发展到多少家？", "2025年目标：2000家"),
     # Ranked first: the 2020 review's 6.2亿元 and 39%. The row of the target is ranked 6th.
     ("南川到2025年研发投入强度要达到多少？", "2025年目标值：2.5%"),
+    # 涪陵's row is named word for word (数字经济增加值占GDP比重) but the question is 綦江's.
+    ("綦江2025年数字经济增加值占GDP比重目标", "2025年：≥15%"),
+    # Both rows give a 2025 count; the one the question names, not 市级以上新型研发机构 (15个).
+    ("涪陵到2025年市级以上研发机构要达到多少个？", "2025年目标：130个"),
 ])
 def test_a_figure_question_is_answered_first_by_an_answer_giving_the_figure(engine, question, figure):
     result = engine.ask(question)
@@ -177,3 +181,17 @@ def test_a_figure_question_is_answered_first_by_an_answer_giving_the_figure(engi
 def test_a_comparison_asking_for_figures_keeps_its_districts_turns(engine):
     hits = engine.ask("南川和涪陵到2025年技术合同成交额分别要达到多少？").hits
     assert [h.document.district for h in hits[:4]] == ["南川", "涪陵", "南川", "涪陵"]
+
+
+def test_a_target_is_answered_though_the_search_ranks_the_past_figure_first(engine):
+    # Ranked first: the 十三五 table's 2020年指标值：7 (which names no 2025).
+    result = engine.ask("北碚到2025年技术合同成交额要达到多少亿元？")
+    assert result.answerable and result.hits[0].answer == "2025年指标值：7.5亿元"
+
+
+@pytest.mark.parametrize("term, about", [
+    ("加计扣除", True), ("生产总值", True),
+    ("南川", False), ("各区", False), ("2022", False), ("亿元", False), ("比例", False), ("电话", False),
+])
+def test_what_a_question_asks_about_is_not_its_place_year_unit_or_kind_of_figure(term, about):
+    assert _asks_about(term) is about
