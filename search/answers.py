@@ -14,14 +14,13 @@ import functools
 import html
 import math
 import re
-import unicodedata
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .sources import KNOWN_DISTRICTS
 from .targets import indicator_match
-from .tokenizer import COMPARISON, QUESTION_WORDS, tokenize
+from .tokenizer import COMPARISON, QUESTION_WORDS, normalize_simplified, tokenize
 
 if TYPE_CHECKING:
     from .engine import AskResult, Engine
@@ -89,8 +88,7 @@ def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-def norm(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
+norm = normalize_simplified
 
 
 def content_terms(query: str) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -22,7 +21,7 @@ from .keyword_index import KeywordIndex, build_keyword_index, highlight
 from .model import Document, Heading, Hit, Passage
 from .targets import indicator_match, statement_of
 from .thesaurus import Thesaurus, load_thesaurus
-from .tokenizer import COMPARISON, QUESTION_WORDS, normalize
+from .tokenizer import COMPARISON, QUESTION_WORDS, normalize, normalize_simplified
 
 MODES = ("hybrid", "keyword", "semantic")
 _NOT_LOADED = object()
@@ -424,8 +423,7 @@ class Engine:
         in simplified characters, so the tokenizer's slower traditional-to-simplified pass
         is left to the query)."""
         if pid not in self._compact_texts:
-            text = unicodedata.normalize("NFKC", self.passages[pid].text).lower()
-            self._compact_texts[pid] = _NOT_TEXT.sub("", text)
+            self._compact_texts[pid] = _NOT_TEXT.sub("", normalize_simplified(self.passages[pid].text))
         return self._compact_texts[pid]
 
     def _district_named(self, query: str) -> str | None:
@@ -437,7 +435,7 @@ class Engine:
         """A district's passages and headings (all of them for None), normalised: what its
         documents say at all."""
         if district not in self._district_texts:
-            self._district_texts[district] = normalize("\n".join(
+            self._district_texts[district] = normalize_simplified("\n".join(
                 " ".join((p.text, *p.heading_path)) for p in self.corpus.passages
                 if district is None or self.corpus.documents[p.doc_id].district == district))
         return self._district_texts[district]

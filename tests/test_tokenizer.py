@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from search import tokenizer
 from search.config import PROJECT_ROOT
-from search.tokenizer import analyze, analyzer, dictionary_terms, locate, normalize, tokenize
+from search.tokenizer import analyze, analyzer, dictionary_terms, locate, normalize, normalize_simplified, tokenize
 
 # Named in the brief of the user dictionary: each must survive segmentation as one token.
 DOMAIN_TERMS = [
@@ -174,3 +174,12 @@ def test_offsets_always_cover_the_token(text):
     # same character (½ gives the tokens 1 and 2).
     assert all(a.start <= b.start and a.end <= b.end for a, b in zip(spans, spans[1:]))
     assert tokenize(normalize(text)) == tokenize(text)
+
+
+@pytest.mark.parametrize("text", ["全社会研发投入（R&D）占ＧＤＰ比重：２．５％", "到2025年，高新技术企业达到300家。"])
+def test_simplified_text_normalises_alike_without_the_traditional_pass(text):
+    assert normalize_simplified(text) == normalize(text)
+
+
+def test_the_simplified_only_normalisation_leaves_traditional_characters():
+    assert normalize("科技創新") == "科技创新" and normalize_simplified("科技創新") == "科技創新"
