@@ -327,8 +327,8 @@ class Engine:
                district: str | None = None, doc: str | None = None, expand: bool = True) -> SearchResult:
         """Ranked passages for a query; near-duplicates collapse into one hit.
 
-        In hybrid mode the documents' terms for the query's everyday wordings are searched
-        too and marked in the results (``expansions``), unless ``expand`` is False.
+        In hybrid and semantic mode the documents' terms for the query's everyday wordings
+        are searched too and marked in the results (``expansions``), unless ``expand`` is False.
         """
         t0 = time.perf_counter()
         query = validate_query(query)
@@ -349,19 +349,16 @@ class Engine:
              doc: str | None = None, expand: bool = True) -> Ranking:
         """Passages best first with their scores, the number of matches and the expansions.
 
-        In hybrid mode the documents' terms for the question's everyday wordings
-        (search.thesaurus) join the question, unless ``expand`` is False. Keyword mode
-        looks for exactly the words typed; semantic mode is the models' reading of the
-        question as written (expanded, it did no better on bench/cases.jsonl).
+        In hybrid and semantic mode the documents' terms for the question's everyday
+        wordings (search.thesaurus) join the question, unless ``expand`` is False. Keyword
+        mode looks for exactly the words typed; semantic mode matches no words, only the
+        models' reading of the question. Both of the others follow the same rules about
+        districts: a comparison gives each district its turn, a question about one district
+        gets its passages first.
         """
         limit = max(CANDIDATES, wanted * 2 + 20)  # room for collapsed duplicates
         if mode == "keyword":
             return Ranking(*self.keyword.search(query, limit=limit, district=district, doc_id=doc), [])
-        if mode == "semantic":
-            semantic = self.semantic_rankings(query, limit, district, doc)
-            fused = semantic[0] if len(semantic) == 1 else reciprocal_rank_fusion(
-                [[pid for pid, _ in ranking] for ranking in semantic], [1.0, COMPANION_WEIGHT])
-            return Ranking(fused, len(fused), [])
         compared = self.compared_districts(query) if district is None and doc is None else []
         if compared:
             # Each district's turns go to distinct passages, not to a reprint of one already taken.
@@ -379,25 +376,19 @@ class Engine:
                 turns.append(self._with_statements(_row_first(turn, self.passages, wordings) if targets else turn))
             fused = interleave(turns)
             return Ranking(fused, len(fused), list(dict.fromkeys(t for r in rankings for t in r.expansions)))
-        # Hybrid queries are mostly questions: how they are put (怎么, 打算, 分别) is not matched.
-        keyword, total = self.keyword.search(query, limit=limit, district=district, doc_id=doc,
-                                             ignored=QUESTION_WORDS)
         place = district or self._district_named(query)
-        quoted = self._quoting(query, keyword)
-        expansions = self.expansions(query, place) if expand and not quoted else []
-        if place:
-            # A question about one district gains nothing from terms only other districts use
-            # (涪陵's overseas talent is not 綦江's 鸿雁计划): they would rank those first.
-            expansions = [t for t in expansions if normalize(t) in self._district_text(place)]
-        rankings = [keyword, *self.semantic_rankings(" ".join((query, *expansions)), limit, district, doc)]
-        weights = [1.0, 1.0, COMPANION_WEIGHT][:len(rankings)]
-        if expansions:
-            # A second keyword ranking where the documents' terms count too. The plain one
-            # stays: a quotation or an exact keyword must not lose to a term's synonyms.
-            rankings.append(self.keyword.search(query, limit=limit, district=district, doc_id=doc,
-                                                related=expansions, ignored=QUESTION_WORDS)[0])
-            weights.append(EXPANSION_WEIGHT)
-        fused = reciprocal_rank_fusion([[pid for pid, _ in ranking] for ranking in rankings], weights)
+        if mode == "semantic":
+            # The models' reading of the question with the documents' terms for its
+            # everyday wordings, no word matching; the rules below about districts and
+            # tables apply as in hybrid mode.
+            quoted, total = set(), 0
+            expansions = self._scoped_expansions(query, place) if expand and not self._is_quotation(
+                query, district, doc) else []
+            semantic = self.semantic_rankings(" ".join((query, *expansions)), limit, district, doc)
+            fused = semantic[0] if len(semantic) == 1 else reciprocal_rank_fusion(
+                [[pid for pid, _ in ranking] for ranking in semantic], [1.0, COMPANION_WEIGHT])
+        else:
+            fused, total, quoted, expansions = self._hybrid(query, limit, district, doc, place, expand)
         if place and not district and not quoted:
             # A question about one district wants its passages; others' stay within reach.
             fused = demote(fused, lambda pid: self.corpus.documents[self.passages[pid].doc_id].district != place,
@@ -407,6 +398,33 @@ class Engine:
             # passage as being about its other sentences and rank it below its neighbours.
             fused = sorted(fused, key=lambda item: item[0] not in quoted)
         return Ranking(defer_repeats(fused, self._table_of, TABLE_ROW_GAP), max(total, len(fused)), expansions)
+
+    def _hybrid(self, query: str, limit: int, district: str | None, doc: str | None,
+                place: str | None, expand: bool) -> tuple[list[tuple[str, float]], int, set[str], list[str]]:
+        """The keyword, semantic and expanded keyword rankings fused; the number of keyword
+        matches, the passages quoted word for word and the thesaurus terms used."""
+        # Hybrid queries are mostly questions: how they are put (怎么, 打算, 分别) is not matched.
+        keyword, total = self.keyword.search(query, limit=limit, district=district, doc_id=doc,
+                                             ignored=QUESTION_WORDS)
+        quoted = self._quoting(query, keyword)
+        expansions = self._scoped_expansions(query, place) if expand and not quoted else []
+        rankings = [keyword, *self.semantic_rankings(" ".join((query, *expansions)), limit, district, doc)]
+        weights = [1.0, 1.0, COMPANION_WEIGHT][:len(rankings)]
+        if expansions:
+            # A second keyword ranking where the documents' terms count too. The plain one
+            # stays: a quotation or an exact keyword must not lose to a term's synonyms.
+            rankings.append(self.keyword.search(query, limit=limit, district=district, doc_id=doc,
+                                                related=expansions, ignored=QUESTION_WORDS)[0])
+            weights.append(EXPANSION_WEIGHT)
+        fused = reciprocal_rank_fusion([[pid for pid, _ in ranking] for ranking in rankings], weights)
+        return fused, total, quoted, expansions
+
+    def _is_quotation(self, query: str, district: str | None, doc: str | None) -> bool:
+        """Whether ``query`` quotes a passage word for word (see _quoting)."""
+        if len(_NOT_TEXT.sub("", query)) < MIN_QUOTE_CHARS:
+            return False
+        return bool(self._quoting(query, self.keyword.search(query, limit=CANDIDATES, district=district,
+                                                             doc_id=doc)[0]))
 
     def _quoting(self, query: str, ranking: list[tuple[str, float]]) -> set[str]:
         """The passages of ``ranking`` that ``query`` quotes word for word (punctuation
@@ -446,6 +464,15 @@ class Engine:
         if self.thesaurus is None:
             return []
         return self.thesaurus.expand(query, scope=self._district_text(district))
+
+    def _scoped_expansions(self, query: str, place: str | None) -> list[str]:
+        """The thesaurus's terms for ``query``; for a question about one district, those its
+        documents use. It gains nothing from terms only other districts use (涪陵's overseas
+        talent is not 綦江's 鸿雁计划): they would rank those first."""
+        expansions = self.expansions(query, place)
+        if place:
+            expansions = [t for t in expansions if normalize(t) in self._district_text(place)]
+        return expansions
 
     def semantic_rankings(self, query: str, limit: int, district: str | None,
                           doc: str | None) -> list[list[tuple[str, float]]]:

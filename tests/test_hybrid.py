@@ -97,12 +97,13 @@ def test_companion_model_is_built_fused_and_can_be_switched_off(tmp_path):
     engine.close()
 
 
-def test_a_comparison_gives_every_district_its_turn(engine):
+@pytest.mark.parametrize("mode", ["hybrid", "semantic"])
+def test_a_comparison_gives_every_district_its_turn(engine, mode):
     assert set(engine.compared_districts("南川和涪陵分别怎样布局中医药产业？")) == {"南川", "涪陵"}
     assert set(engine.compared_districts("各区2025年高新技术企业数量目标分别是多少")) == set(engine.districts())
     assert engine.compared_districts("涪陵打算怎么吸引海外人才？") == []
 
-    hits = engine.search("各区2025年高新技术企业数量目标分别是多少", k=8).hits
+    hits = engine.search("各区2025年高新技术企业数量目标分别是多少", mode=mode, k=8).hits
     assert {h.document.district for h in hits[:4]} == set(engine.districts())
     # 綦江's turns go to distinct passages, never to the gazette reprint of one already shown.
     shown = {h.passage.id for h in hits}
@@ -129,9 +130,11 @@ def test_demote_moves_items_down_and_keeps_their_order():
     assert demote(ranked, str.isupper, 0) == ranked
 
 
-def test_a_question_about_one_district_gets_that_districts_passages_first(engine):
-    hits = engine.search("涪陵怎样吸引留学归国人员来创业？", k=10).hits
+@pytest.mark.parametrize(("mode", "within"), [("hybrid", 3), ("semantic", 10)])
+def test_a_question_about_one_district_gets_that_districts_passages_first(engine, mode, within):
+    hits = engine.search("涪陵怎样吸引留学归国人员来创业？", mode=mode, k=10).hits
     assert [h.document.district for h in hits[:4]] == ["涪陵"] * 4
-    assert any("海归科创基地" in h.passage.text for h in hits[:3])
+    assert any("海归科创基地" in h.passage.text for h in hits[:within])
     # Other districts' passages are moved down, not removed.
-    assert any(h.document.district != "涪陵" for h in engine.search("涪陵怎样吸引留学归国人员来创业？", k=30).hits)
+    more = engine.search("涪陵怎样吸引留学归国人员来创业？", mode=mode, k=50).hits
+    assert any(h.document.district != "涪陵" for h in more)

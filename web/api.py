@@ -20,7 +20,7 @@ def index():
     return jsonify({
         "endpoints": {
             "GET /api/search": f"q, mode=hybrid|keyword|semantic, k (1-{MAX_K}, default 10), page (1-{MAX_PAGE}), "
-                               "district, doc, expand=1|0 (hybrid: also search the thesaurus's terms)",
+                               "district, doc, expand=1|0 (hybrid, semantic: also search the thesaurus's terms)",
             "GET /api/ask": f"q (a question), k (1-{MAX_K}, default 5), district, doc",
             "GET /api/documents": "every document with its passage count",
             "GET /api/documents/<id>": "a document, its outline and passages in reading order",
