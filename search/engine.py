@@ -379,11 +379,10 @@ class Engine:
         place = district or self._district_named(query)
         if mode == "semantic":
             # The models' reading of the question with the documents' terms for its
-            # everyday wordings, no word matching; the rules below about districts and
-            # tables apply as in hybrid mode.
-            quoted, total = set(), 0
-            expansions = self._scoped_expansions(query, place) if expand and not self._is_quotation(
-                query, district, doc) else []
+            # everyday wordings; words are matched only to find the source of a quotation.
+            # The rules below about quotations, districts and tables apply as in hybrid mode.
+            quoted, total = self._quoted(query, limit, district, doc), 0
+            expansions = self._scoped_expansions(query, place) if expand and not quoted else []
             semantic = self.semantic_rankings(" ".join((query, *expansions)), limit, district, doc)
             fused = semantic[0] if len(semantic) == 1 else reciprocal_rank_fusion(
                 [[pid for pid, _ in ranking] for ranking in semantic], [1.0, COMPANION_WEIGHT])
@@ -396,7 +395,10 @@ class Engine:
         if quoted and len(_NOT_TEXT.sub("", query)) >= QUOTATION_CHARS:
             # The passages a quotation is taken from come first: the models read a long
             # passage as being about its other sentences and rank it below its neighbours.
-            fused = sorted(fused, key=lambda item: item[0] not in quoted)
+            # (The models may not rank them at all: in semantic mode they are added.)
+            ranked = {pid for pid, _ in fused}
+            fused = [*((pid, 0.0) for pid in sorted(quoted - ranked)),
+                     *sorted(fused, key=lambda item: item[0] not in quoted)]
         return Ranking(defer_repeats(fused, self._table_of, TABLE_ROW_GAP), max(total, len(fused)), expansions)
 
     def _hybrid(self, query: str, limit: int, district: str | None, doc: str | None,
@@ -419,12 +421,14 @@ class Engine:
         fused = reciprocal_rank_fusion([[pid for pid, _ in ranking] for ranking in rankings], weights)
         return fused, total, quoted, expansions
 
-    def _is_quotation(self, query: str, district: str | None, doc: str | None) -> bool:
-        """Whether ``query`` quotes a passage word for word (see _quoting)."""
+    def _quoted(self, query: str, limit: int, district: str | None, doc: str | None) -> set[str]:
+        """The passages ``query`` quotes word for word (see _quoting), found through the
+        keyword index, for semantic mode: closing lines (issuer, date) are not among them,
+        as they are never semantic results."""
         if len(_NOT_TEXT.sub("", query)) < MIN_QUOTE_CHARS:
-            return False
-        return bool(self._quoting(query, self.keyword.search(query, limit=CANDIDATES, district=district,
-                                                             doc_id=doc)[0]))
+            return set()
+        found = self._quoting(query, self.keyword.search(query, limit=limit, district=district, doc_id=doc)[0])
+        return {pid for pid in found if self.passages[pid].kind != "sign_off"}
 
     def _quoting(self, query: str, ranking: list[tuple[str, float]]) -> set[str]:
         """The passages of ``ranking`` that ``query`` quotes word for word (punctuation
