@@ -21,7 +21,7 @@ from .keyword_index import KeywordIndex, build_keyword_index, highlight
 from .model import Document, Heading, Hit, Passage
 from .targets import indicator_match, statement_of
 from .thesaurus import Thesaurus, load_thesaurus
-from .tokenizer import COMPARISON, QUESTION_WORDS, normalize, normalize_simplified
+from .tokenizer import COMPARISON, QUESTION_WORDS, normalize, normalize_simplified, tokenize
 
 MODES = ("hybrid", "keyword", "semantic")
 _NOT_LOADED = object()
@@ -352,17 +352,24 @@ class Engine:
         In hybrid and semantic mode the documents' terms for the question's everyday
         wordings (search.thesaurus) join the question, unless ``expand`` is False. Keyword
         mode looks for exactly the words typed; semantic mode matches no words, only the
-        models' reading of the question. Both of the others follow the same rules about
-        districts: a comparison gives each district its turn, a question about one district
-        gets its passages first.
+        models' reading of the question (words find the source of a quotation). In every
+        mode a comparison gives each district its turn; in the other two, a question about
+        one district gets its passages first and a quotation's source comes first.
         """
         limit = max(CANDIDATES, wanted * 2 + 20)  # room for collapsed duplicates
-        if mode == "keyword":
-            return Ranking(*self.keyword.search(query, limit=limit, district=district, doc_id=doc), [])
         compared = self.compared_districts(query) if district is None and doc is None else []
+        if mode == "keyword" and not compared:
+            return Ranking(*self.keyword.search(query, limit=limit, district=district, doc_id=doc), [])
         if compared:
             # Each district's turns go to distinct passages, not to a reprint of one already taken.
-            rankings = [self.rank(query, mode, wanted, d, expand=expand) for d in compared]
+            if mode == "keyword":
+                # In each district's documents, the names of the districts compared and the
+                # words comparing them (分别) are not what is looked for.
+                ignored = frozenset(t for t in tokenize(query) if t in compared or COMPARISON.fullmatch(t))
+                rankings = [Ranking(*self.keyword.search(query, limit=limit, district=d, ignored=ignored), [])
+                            for d in compared]
+            else:
+                rankings = [self.rank(query, mode, wanted, d, expand=expand) for d in compared]
             # A district has a few places in the first results: one row of its indicator
             # table, then prose, not several rows of the same table. A row is followed by
             # the prose stating its target, and leads when the question asks for a target.
@@ -375,7 +382,9 @@ class Engine:
                                  self._table_of, COMPARED_ROW_GAP)
                 turns.append(self._with_statements(_row_first(turn, self.passages, wordings) if targets else turn))
             fused = interleave(turns)
-            return Ranking(fused, len(fused), list(dict.fromkeys(t for r in rankings for t in r.expansions)))
+            # A keyword search counts every passage with the words; the districts' are disjoint.
+            total = sum(r.total for r in rankings) if mode == "keyword" else len(fused)
+            return Ranking(fused, total, list(dict.fromkeys(t for r in rankings for t in r.expansions)))
         place = district or self._district_named(query)
         if mode == "semantic":
             # The models' reading of the question with the documents' terms for its

@@ -97,7 +97,7 @@ def test_companion_model_is_built_fused_and_can_be_switched_off(tmp_path):
     engine.close()
 
 
-@pytest.mark.parametrize("mode", ["hybrid", "semantic"])
+@pytest.mark.parametrize("mode", ["hybrid", "semantic", "keyword"])
 def test_a_comparison_gives_every_district_its_turn(engine, mode):
     assert set(engine.compared_districts("南川和涪陵分别怎样布局中医药产业？")) == {"南川", "涪陵"}
     assert set(engine.compared_districts("各区2025年高新技术企业数量目标分别是多少")) == set(engine.districts())

@@ -302,3 +302,13 @@ def test_latency_bench_runs_on_a_built_index(corpus_dir, capsys):
     assert bench.main(["--index", str(corpus_dir), "--repeat", "1"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"searches .* p50 [\d.]+ ms, p95 [\d.]+ ms", out), out
+
+
+def test_keyword_mode_gives_each_compared_district_its_turn_with_the_words(engine):
+    """A comparison typed as keywords (南川 涪陵 … 分别) interleaves the districts' passages,
+    each containing the word compared: within 南川's documents, 涪陵 and 分别 are not searched
+    for. The total counts every matching passage of both."""
+    result = engine.search("南川 涪陵 中医药 分别", mode="keyword", k=6)
+    assert [h.document.district for h in result.hits] == ["南川", "涪陵"] * 3
+    assert all("中医药" in h.passage.text for h in result.hits)
+    assert result.total > len(result.hits)
