@@ -70,9 +70,13 @@ ANSWERABLE_AT = 0.4
 OTHER_PLACES = ("北京", "上海", "天津", "重庆", "四川", "成都", "绵阳", "贵州", "遵义", "广东", "深圳", "广州", "江苏",
                 "浙江", "杭州", "湖北", "武汉", "陕西", "西安", "云南", "湖南", "长沙", "中关村", "雄安")
 PLACE = re.compile("|".join(KNOWN_DISTRICTS + OTHER_PLACES))
+# The city the districts are part of, and the prefix of a district's full name (重庆市南川区).
+CITY = "重庆"
+DISTRICT_NAME = re.compile(rf"{CITY}市?(?=(?:{'|'.join(KNOWN_DISTRICTS)}))")
 # The plans name a province by its cities or its one-character name (渝黔合作, 贵阳、遵义):
 # a passage about those is about the province a question names.
 PLACE_ALIASES = {
+    CITY: ("全市",),  # the plans' words for the whole city
     "贵州": ("渝黔", "贵阳", "遵义", "贵安", "桐梓", "习水", "毕节", "六盘水", "安顺"),
     "四川": ("川渝", "成渝", "成都", "绵阳", "自贡", "泸州", "宜宾", "内江", "德阳", "广安", "达州", "遂宁"),
     "广东": ("粤", "深圳", "广州", "东莞", "佛山", "珠海", "大湾区"),
@@ -126,6 +130,13 @@ def answer_shape(query: str) -> re.Pattern | None:
 def gives(shape: re.Pattern, sentence: str) -> bool:
     """Whether ``sentence`` (normalised) holds ``shape``, its list numbering aside."""
     return bool(shape.search(LIST_NUMBER.sub("", sentence)))
+
+
+def _places(query: str) -> list[str]:
+    """The places a question asks about. The city (重庆) is one only when no district is
+    named: 涪陵想成为重庆的什么科创高地 asks about 涪陵, and 重庆市綦江区 is a district's name."""
+    places = PLACE.findall(DISTRICT_NAME.sub("", query))
+    return [p for p in places if p != CITY] if any(p in KNOWN_DISTRICTS for p in places) else places
 
 
 def _mentions(text: str, place: str) -> bool:
@@ -262,15 +273,12 @@ class AnswerFinder:
             return [0.0, 0.0, 0.0, 1.0, 1.0]
         top = hits[:COVERAGE_HITS]
         terms = content_terms(query)
-        docs = self.engine.corpus.documents
-        context = self._context
         passages = [hit.passage for hit in top]
-        text = "".join(map(context, passages))
+        text = "".join(map(self._context, passages))
         coverage = sum(1 for t in terms if t in text) / len(terms) if terms else 0.0
         candidates = passages if self.engine.compared_districts(query) else passages[:1]
-        specifics = [m.group() for m in YEAR.finditer(query)] + PLACE.findall(query)
-        specifics_found = all(any(_mentions(context(p), s) or s == docs[p.doc_id].district for p in candidates)
-                              for s in specifics)
+        specifics = [m.group() for m in YEAR.finditer(query)] + _places(query)
+        specifics_found = all(any(self._about(p, s) for p in candidates) for s in specifics)
         unknown = sum(1 for t in terms if not self.passages_containing(t)) / len(terms) if terms else 0.0
         similarity = semantic[0][1] if semantic else 0.0
         # No figure is given for what no passage names at all (南川's 常住人口), whatever
@@ -278,6 +286,15 @@ class AnswerFinder:
         unnamed = not self._subjects(terms) and any(_asks_about(t) for t in terms)
         number_missing = answer_shape(query) is not None and (unnamed or not any(self._giving(query, hits[:FIGURE_HITS])))
         return [similarity, coverage, float(specifics_found), unknown, float(number_missing)]
+
+    def _about(self, passage: "Passage", specific: str) -> bool:
+        """Whether ``passage`` is about a year or place a question names. The city is named
+        in the passage itself (its title's 重庆市南川区 is the district): 重庆市's R&D
+        target is not 南川's."""
+        if specific == CITY:
+            return _mentions(DISTRICT_NAME.sub("", norm(passage.text + "".join(passage.heading_path))), CITY)
+        return _mentions(self._context(passage), specific) or specific == self.engine.corpus.documents[
+            passage.doc_id].district
 
     def _context(self, passage: "Passage") -> str:
         """A passage's text with its headings and document title, normalised."""

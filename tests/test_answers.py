@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from search.answers import (ANSWERABLE_AT, YEAR, _asks_about, _mentions, _names, answering_sentence, asked_figure, asked_role,
+from search.answers import (ANSWERABLE_AT, YEAR, _asks_about, _mentions, _names, _places, answering_sentence, asked_figure, asked_role,
                             gives, split_sentences, table_value)
 
 figure_wanted = asked_figure
@@ -65,6 +65,8 @@ def test_a_list_question_asks_for_no_figure():
     "南川和北碚分别打算怎样发展中医药",  # names two districts: each in one of the best answers
     # 比例 is the kind of figure asked, not what it is of: the row says 之比.
     "綦江规上企业研发投入占营收的比例目标是多少？",
+    # 重庆 with a district named is where the district is: the question is about 涪陵.
+    "涪陵想成为重庆的什么样的科创高地？",
 ])
 def test_answerable_questions_are_answered(engine, question):
     result = engine.ask(question)
@@ -82,6 +84,8 @@ def test_answerable_questions_are_answered(engine, question):
     "技术合同登记后可以享受多少税收减免？",
     # No passage names 常住人口: the counts of talent its best passage gives are not its figure.
     "南川区的常住人口有多少万人？",
+    # The city's target: the districts' plans give their own (南川's 2.5% names no 重庆).
+    "重庆市2025年研发投入强度目标是多少？",
 ])
 def test_questions_the_documents_do_not_answer_are_refused(engine, question):
     result = engine.ask(question)
@@ -131,6 +135,16 @@ def test_the_answer_to_a_when_question_holds_the_year(engine):
 ])
 def test_a_province_is_mentioned_by_its_cities(text, place, mentioned):
     assert _mentions(text, place) is mentioned
+
+
+@pytest.mark.parametrize("question, places", [
+    ("重庆市2025年研发投入强度目标是多少？", ["重庆"]),
+    ("涪陵想成为重庆的什么样的科创高地？", ["涪陵"]),  # the district asked is in the city
+    ("重庆市綦江区城区防洪规划由哪个单位承办", ["綦江"]),  # a district's full name
+    ("北碚和四川绵阳在科技方面怎么合作？", ["北碚", "四川", "绵阳"]),
+])
+def test_the_places_a_question_asks_about(question, places):
+    assert _places(question) == places
 
 
 def test_a_question_about_a_province_is_answered_by_passages_about_its_cities(engine):
