@@ -30,10 +30,15 @@ SENTENCE = re.compile(r"[^。！？!?；;]+[。！？!?；;]*[”’」）)]*")
 YEAR = re.compile(r"(19|20)\d{2}")
 # Questions whose answer is a figure, and what that figure looks like in an answer:
 # 多少家 wants "200家", 比例 a percentage, 哪一年 a year, 多少钱 an amount in 元, a phone
-# number its digits and an address a street number.
+# number its digits, an address a street number and 在哪里 a place.
 ASKED_FIGURES: list[tuple[re.Pattern, re.Pattern]] = [
     (re.compile(r"电话|联系方式|热线"), re.compile(r"\d{3,4}-\d{7,8}|\d{7,12}")),
     (re.compile(r"地址|门牌|哪条[路街]"), re.compile(r"[路街道巷]\s*\d+\s*号")),
+    # Where (在哪里, 设在哪, not 在哪些项目上 or 在哪一年): where the plans say where a thing
+    # is, they say 布局在, 位于, 设在 or 在…园区.
+    (re.compile(r"在哪[里儿]|在哪(?![些个一年天位家条种])|什么地方|哪个地方|位于哪|设在哪|建在哪|布局在哪"),
+     re.compile(r"布局在|位于|坐落|设在|建在|落户|选址|[路街巷]\s*\d+\s*号|(?:依托|在)[^，。；]{1,20}"
+                r"(?:园区|组团|基地|委员会|委|局|中心|大楼|大厦|镇|街道|片区|新城|科学城|校区|社区)")),
     (re.compile(r"比例|比重|百分之|占比|[税利]率|增长率|增速|投入强度"), re.compile(r"\d\s*[%％]")),
     (re.compile(r"哪一?年|什么时候|何时|哪天"), re.compile(r"(19|20)\d{2}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日")),
     (re.compile(r"多少钱|多少[万亿]?元|金额|(租金|工资|补贴|补助|奖励)[^，。？]{0,3}多少|多少[^，。？]{0,4}(租金|补贴|补助|奖励)"),

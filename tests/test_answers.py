@@ -86,6 +86,8 @@ def test_answerable_questions_are_answered(engine, question):
     "南川区的常住人口有多少万人？",
     # The city's target: the districts' plans give their own (南川's 2.5% names no 重庆).
     "重庆市2025年研发投入强度目标是多少？",
+    # The plans build 人才公寓 but never say where: no sentence of theirs says 位于, 布局在…
+    "南川区的人才公寓位于哪里？",
 ])
 def test_questions_the_documents_do_not_answer_are_refused(engine, question):
     result = engine.ask(question)
@@ -190,6 +192,26 @@ def test_a_table_row_answers_with_the_value_of_the_year_asked(keyword_engine):
 def test_a_figure_question_is_answered_first_by_an_answer_giving_the_figure(engine, question, figure):
     result = engine.ask(question)
     assert figure in (result.hits or result.related)[0].answer
+
+
+@pytest.mark.parametrize("question, place", [
+    ("南川的数字经济产业园在什么地方？", "布局在工业园区龙岩组团"),
+    ("綦江土壤普查领导小组办公室设在哪里？", "设在区农业农村委"),
+])
+def test_a_where_question_is_answered_by_the_sentence_saying_where(engine, question, place):
+    result = engine.ask(question)
+    assert result.answerable and place in result.hits[0].answer
+
+
+@pytest.mark.parametrize("question, asks", [
+    ("南川区的人才公寓位于哪里？", True),
+    ("涪陵的科创CBD打算建在哪儿？", True),
+    ("綦江准备和四川自贡在哪些项目上合作？", False),  # which projects, not where
+    ("涪陵区计划在哪一年建成国家创新型城市？", False),  # a year
+])
+def test_which_questions_ask_where(question, asks):
+    shape = figure_wanted(question)
+    assert (shape is not None and bool(shape.search("布局在工业园区龙岩组团"))) is asks
 
 
 def test_a_comparison_asking_for_figures_keeps_its_districts_turns(engine):
