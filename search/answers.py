@@ -37,9 +37,10 @@ ASKED_FIGURES: list[tuple[re.Pattern, re.Pattern]] = [
     # Where (在哪里, 设在哪, not 在哪些项目上 or 在哪一年): where the plans say where a thing
     # is, they say 布局在, 位于, 设在 or 在…园区.
     (re.compile(r"在哪[里儿]|在哪(?![些个一年天位家条种])|什么地方|哪个地方|位于哪|设在哪|建在哪|布局在哪"),
-     re.compile(r"布局在|位于|坐落|设在|建在|落户|选址|[路街巷]\s*\d+\s*号|(?:依托|在)[^，。；]{1,20}"
+     re.compile(r"布局在|位于|坐落|(?<!建)设在|建在|落户|选址|[路街巷]\s*\d+\s*号|"
+                r"(?:依托|在)(?!全国|全市|全区|国内|国际|西部|成渝|行业)[^，。；]{1,20}"
                 r"(?:园区|组团|基地|委员会|委|局|中心|大楼|大厦|镇|街道|片区|新城|科学城|校区|社区)")),
-    (re.compile(r"比例|比重|百分之|占比|[税利]率|增长率|增速|投入强度"), re.compile(r"\d\s*[%％]")),
+    (re.compile(r"比例|比重|百分之|占比|(?<![效功频])率|增速|投入强度"), re.compile(r"\d\s*[%％]")),
     (re.compile(r"哪一?年|什么时候|何时|哪天"), re.compile(r"(19|20)\d{2}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日")),
     (re.compile(r"多少钱|多少[万亿]?元|金额|(租金|工资|补贴|补助|奖励)[^，。？]{0,3}多少|多少[^，。？]{0,4}(租金|补贴|补助|奖励)"),
      re.compile(r"\d\s*[万亿]?元")),
@@ -56,6 +57,11 @@ FIGURE_HITS = 5  # the answers searched for the figure asked (the default page o
 # is often ranked just below the prose around it.
 REORDERED_HITS = 10
 SUBJECT_TERMS = 2  # one rare word may be the question's own phrasing (争创), two rarely are
+# 多少家, 多少万人, 几个: the unit a count is asked in.
+COUNTED = re.compile(r"(?:多少|几)[十百千万亿]*(家|个|人次|人|项|件|名|所|次|亩|吨|平方米|公里|台|套|座|条)")
+# Units the plans use for one another: 研发机构 are counted in 个, asked about in 家.
+SAME_UNIT = {unit: group for group in (("家", "个", "所"), ("人", "名", "人次")) for unit in group}
+TARGET_WORD = re.compile(r"(?:目标|指标|预期)值?")
 UNIT_WORD = re.compile(r"[十百千万亿]*(?:元|美元|个|家|件|人|项|名|所|次|亩|吨|平方米|公里)")
 UNIT_IN_NAME = re.compile(r"[（(]([^（）()]{1,6})[）)]\s*$")
 # Logistic confidence over the features of AnswerFinder.features: fitted on the
@@ -112,8 +118,15 @@ def bigrams(text: str) -> set[str]:
 
 
 def asked_figure(query: str) -> re.Pattern | None:
-    """What the figure a question asks for looks like in an answer (see ASKED_FIGURES), or None."""
-    return next((shape for asks, shape in ASKED_FIGURES if asks.search(query)), None)
+    """What the figure a question asks for looks like in an answer (see ASKED_FIGURES), or
+    None. A count in the unit the question names (多少万人, 多少家) is a number in it: 35件
+    is no population."""
+    shape = next((shape for asks, shape in ASKED_FIGURES if asks.search(query)), None)
+    counted = COUNTED.search(query)
+    if shape is ASKED_FIGURES[-1][1] and counted:
+        unit = counted.group(1)
+        return re.compile(rf"\d\s*[十百千万亿]*(?:{'|'.join(SAME_UNIT.get(unit, (unit,)))})")
+    return shape
 
 
 def asked_role(query: str) -> re.Pattern | None:
@@ -151,9 +164,10 @@ def _mentions(text: str, place: str) -> bool:
 
 def _asks_about(term: str) -> bool:
     """Whether a question's word may say what it asks about: not a place (南川), a
-    comparison's word (各区, 分别) or the kind of figure asked (比例: the plans' row says 之比)."""
+    comparison's word (各区, 分别), the kind of figure asked (比例: the plans' row says 之比)
+    or that it is a target (目标: 城镇化率目标 asks about 城镇化率, which no plan names)."""
     return (not PLACE.search(term) and not COMPARISON.search(term) and not YEAR.fullmatch(term)
-            and not UNIT_WORD.fullmatch(term)
+            and not UNIT_WORD.fullmatch(term) and not TARGET_WORD.fullmatch(term)
             and not any(asks.fullmatch(term) for asks, _ in ASKED_FIGURES))
 
 

@@ -33,6 +33,16 @@ figure_wanted = asked_figure
     # An R&D intensity is a share of GDP, not a count.
     ("2025年研发投入强度要达到多少？", "研发投入强度达到2.7%", True),
     ("2025年研发投入强度要达到多少？", "2025年目标：2000家", False),
+    # Any rate (城镇化率, 转化率) is a percentage; 效率 is not a rate asked for.
+    ("城镇化率目标是多少？", "2025年：2800家", False),
+    ("科技成果转化率要达到多少？", "转化率达到30%", True),
+    # A count in the unit asked; the plans count 研发机构 in 个 where users say 家.
+    ("2025年的人口目标是多少万人？", "2025年指标值：35件", False),
+    ("2025年的人口目标是多少万人？", "常住人口达到58万人", True),
+    ("研发机构要达到多少家？", "市级以上研发机构达到100个", True),
+    # 建设在全国有影响力的…基地 says how influential, not where.
+    ("科技馆在哪里？", "加快建设在全国有影响力的绿色新材料产业科创基地", False),
+    ("科技馆在哪里？", "领导小组办公室设在区农业农村委", True),
 ])
 def test_the_kind_of_figure_a_question_asks_for(question, answer, wanted):
     assert gives(figure_wanted(question), answer) is wanted
@@ -88,6 +98,8 @@ def test_answerable_questions_are_answered(engine, question):
     "重庆市2025年研发投入强度目标是多少？",
     # The plans build 人才公寓 but never say where: no sentence of theirs says 位于, 布局在…
     "南川区的人才公寓位于哪里？",
+    # 目标 says it is a target, not what of: no plan names 城镇化率.
+    "綦江区2025年的城镇化率目标是多少？",
 ])
 def test_questions_the_documents_do_not_answer_are_refused(engine, question):
     result = engine.ask(question)
@@ -227,7 +239,7 @@ def test_a_target_is_answered_though_the_search_ranks_the_past_figure_first(engi
 
 @pytest.mark.parametrize("term, about", [
     ("加计扣除", True), ("生产总值", True),
-    ("南川", False), ("各区", False), ("2022", False), ("亿元", False), ("比例", False), ("电话", False),
+    ("南川", False), ("各区", False), ("2022", False), ("亿元", False), ("比例", False), ("电话", False), ("目标", False),
 ])
 def test_what_a_question_asks_about_is_not_its_place_year_unit_or_kind_of_figure(term, about):
     assert _asks_about(term) is about
