@@ -66,7 +66,7 @@ UNIT_WORD = re.compile(r"[十百千万亿]*(?:元|美元|个|家|件|人|项|名
 UNIT_IN_NAME = re.compile(r"[（(]([^（）()]{1,6})[）)]\s*$")
 # Logistic confidence over the features of AnswerFinder.features: fitted on the
 # project's labelled cases by bench/calibrate_confidence.py (answerable vs negative).
-# On bench/cases.jsonl (132 answerable, 20 negative) the cut at 0.4 accepts 95% of
+# When fitted, on bench/cases.jsonl (then 132 answerable, 20 negative) the cut at 0.4 accepts 95% of
 # answerable questions and refuses 70% of negatives. A refit after the features last
 # changed did no better there, weighed words found nowhere in the corpus less and then
 # answered 上海's 个人所得税 with 涪陵's plan, so these weights stay.
