@@ -288,17 +288,18 @@ class AnswerFinder:
           its rate nowhere, while 南川's R&D share of GDP is a rate of something else;
           and they never name 常住人口, so no number of theirs is its figure.
         """
-        if not hits:
+        terms = content_terms(query)
+        if not hits or not terms:
+            # Nothing found, or nothing asked about (在哪里, 是多少?): no answer.
             return [0.0, 0.0, 0.0, 1.0, 1.0]
         top = hits[:COVERAGE_HITS]
-        terms = content_terms(query)
         passages = [hit.passage for hit in top]
         text = "".join(map(self._context, passages))
-        coverage = sum(1 for t in terms if t in text) / len(terms) if terms else 0.0
+        coverage = sum(1 for t in terms if t in text) / len(terms)
         candidates = passages if self.engine.compared_districts(query) else passages[:1]
         specifics = [m.group() for m in YEAR.finditer(query)] + _places(query)
         specifics_found = all(any(self._about(p, s) for p in candidates) for s in specifics)
-        unknown = sum(1 for t in terms if not self.passages_containing(t)) / len(terms) if terms else 0.0
+        unknown = sum(1 for t in terms if not self.passages_containing(t)) / len(terms)
         similarity = semantic[0][1] if semantic else 0.0
         # No figure is given for what no passage names at all (南川's 常住人口), whatever
         # numbers the passages hold.

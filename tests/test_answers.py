@@ -100,6 +100,9 @@ def test_answerable_questions_are_answered(engine, question):
     "南川区的人才公寓位于哪里？",
     # 目标 says it is a target, not what of: no plan names 城镇化率.
     "綦江区2025年的城镇化率目标是多少？",
+    # Nothing asked about at all.
+    "在哪里？",
+    "是多少？",
 ])
 def test_questions_the_documents_do_not_answer_are_refused(engine, question):
     result = engine.ask(question)
