@@ -18,6 +18,8 @@ MAX_CONTINUATION_CHARS = 8  # a wrapped header cell ("指标值") is short
 MAX_CELL_CHARS = 40  # a longer tab-prefixed line is a box item, not a cell
 NUMBER_COLUMN = re.compile(r"^(序号|编号|序)$")
 NAME_COLUMN = re.compile(r"指标|名称|事项")
+UNIT_COLUMN = re.compile(r"^单位$")
+SUB_ROW = re.compile(r"^其中")  # 其中，市级以上科技企业孵化器: part of the row above
 CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff“”])\s+(?=[\u4e00-\u9fff“”])")
 
 
@@ -93,6 +95,7 @@ def parse_table(lines: list["Line"], i: int) -> tuple[Table, int]:
     columns = [column_name(c.text) or f"列{n + 1}" for n, c in enumerate(header.cells)]
     body = [r for r in body if r.values() != header.values()]  # headers repeated after page breaks
     _fill_merged_cells(columns, body)
+    _fill_sub_row_units(columns, body)
     return Table(columns, body), i
 
 
@@ -163,3 +166,16 @@ def _fill_merged_cells(columns: list[str], rows: list[Row]) -> None:
                     above = row.cells[col].text
                 else:
                     row.cells[col].text = above
+
+
+def _fill_sub_row_units(columns: list[str], rows: list[Row]) -> None:
+    """A sub-row (其中，…) counts part of the row above it, so a blank unit cell there is
+    the unit above (涪陵's 其中，市级以上科技企业孵化器 is counted in 个, like 孵化载体)."""
+    name_col = next((n for n, c in enumerate(columns) if NAME_COLUMN.search(c)), 0)
+    unit_col = next((n for n, c in enumerate(columns) if UNIT_COLUMN.match(c)), None)
+    if unit_col is None:
+        return
+    for above, row in zip(rows, rows[1:]):
+        if (max(name_col, unit_col) < min(len(row.cells), len(above.cells))
+                and SUB_ROW.match(row.cells[name_col].text) and not row.cells[unit_col].text):
+            row.cells[unit_col].text = above.cells[unit_col].text

@@ -93,6 +93,14 @@ def test_wrapped_header_cells_and_merged_cells(corpus):
     assert "科技企业" in categories and None not in categories
 
 
+def test_a_sub_row_counts_in_the_unit_of_the_row_above(corpus):
+    # 涪陵's 其中，市级以上科技企业孵化器 leaves its unit cell blank: it is part of 孵化载体 (个).
+    rows = {dict(p.cells)["指标"]: dict(p.cells) for p in passages_of(corpus, "fuling-plan") if p.kind == "table_row"}
+    assert rows["其中，市级以上科技企业孵化器"]["单位"] == rows["“双创”孵化载体"]["单位"] == "个"
+    # A blank cell of a row that is no sub-row stays blank.
+    assert all(cells.get("单位") for name, cells in rows.items() if name.startswith("其中"))
+
+
 def test_gazette_tsv_tables(corpus):
     rows = [p for p in passages_of(corpus, "gazette-qijiang-plan") if p.kind == "table_row"]
     assert len(rows) == 14
