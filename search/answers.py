@@ -20,7 +20,7 @@ import numpy as np
 
 from .sources import KNOWN_DISTRICTS
 from .targets import indicator_match
-from .tokenizer import COMPARISON, QUESTION_WORDS, normalize_simplified, tokenize
+from .tokenizer import COMPARISON, QUESTION_WORDS, normalize_simplified, part_of_speech, tokenize
 
 if TYPE_CHECKING:
     from .engine import AskResult, Engine
@@ -44,7 +44,8 @@ ASKED_FIGURES: list[tuple[re.Pattern, re.Pattern]] = [
     (re.compile(r"哪一?年|什么时候|何时|哪天"), re.compile(r"(19|20)\d{2}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日")),
     (re.compile(r"多少钱|多少[万亿]?元|金额|(租金|工资|补贴|补助|奖励)[^，。？]{0,3}多少|多少[^，。？]{0,4}(租金|补贴|补助|奖励)"),
      re.compile(r"\d\s*[万亿]?元")),
-    (re.compile(r"多少|(?<!哪)几[个家项名所件人次]"), re.compile(r"\d")),
+    # 几个 opening a clause is "several" (几个园区改成…), not "how many" (建了几个, 是几个).
+    (re.compile(r"多少|(?<=[^\s，。；、,;:：！？哪])几[个家项名所件人次]"), re.compile(r"\d")),
 ]
 # A question asking who (局长是谁, 由谁担任) or for a name (局长叫什么名字) is answered by a
 # sentence naming the role asked; 谁主办、谁负责 in a quotation asks nothing.
@@ -58,10 +59,10 @@ FIGURE_HITS = 5  # the answers searched for the figure asked (the default page o
 REORDERED_HITS = 10
 SUBJECT_TERMS = 2  # one rare word may be the question's own phrasing (争创), two rarely are
 # 多少家, 多少万人, 几个: the unit a count is asked in.
-COUNTED = re.compile(r"(?:多少|几)[十百千万亿]*(家|个|人次|人|项|件|名|所|次|亩|吨|平方米|公里|台|套|座|条)")
+COUNTED = re.compile(r"(?:多少|(?<=[^\s，。；、,;:：！？])几)[十百千万亿]*(家|个|人次|人|项|件|名|所|次|亩|吨|平方米|公里|台|套|座|条)")
 # Units the plans use for one another: 研发机构 are counted in 个, asked about in 家.
 SAME_UNIT = {unit: group for group in (("家", "个", "所"), ("人", "名", "人次")) for unit in group}
-TARGET_WORD = re.compile(r"(?:目标|指标|预期)值?")
+TARGET_WORD = re.compile(r"(?:目标|指标|预期)值?|达到")
 UNIT_WORD = re.compile(r"[十百千万亿]*(?:元|美元|个|家|件|人|项|名|所|次|亩|吨|平方米|公里)")
 UNIT_IN_NAME = re.compile(r"[（(]([^（）()]{1,6})[）)]\s*$")
 # Logistic confidence over the features of AnswerFinder.features: fitted on the
@@ -89,6 +90,7 @@ DISTRICT_NAME = re.compile(rf"{CITY}市?(?=(?:{'|'.join(KNOWN_DISTRICTS)}))")
 PLACE_ALIASES = {
     CITY: ("全市",),  # the plans' words for the whole city
     "贵州": ("渝黔", "贵阳", "遵义", "贵安", "桐梓", "习水", "毕节", "六盘水", "安顺"),
+    "成都": ("成渝",),
     "四川": ("川渝", "成渝", "成都", "绵阳", "自贡", "泸州", "宜宾", "内江", "德阳", "广安", "达州", "遂宁"),
     "广东": ("粤", "深圳", "广州", "东莞", "佛山", "珠海", "大湾区"),
     "江苏": ("苏州", "南京", "无锡"),
@@ -151,10 +153,12 @@ def gives(shape: re.Pattern, sentence: str) -> bool:
 
 
 def _places(query: str) -> list[str]:
-    """The places a question asks about. The city (重庆) is one only when no district is
-    named: 涪陵想成为重庆的什么科创高地 asks about 涪陵, and 重庆市綦江区 is a district's name."""
+    """The places a question asks about. The city (重庆) is one only when no other place is
+    named: 涪陵想成为重庆的什么科创高地 asks about 涪陵, 在四川和重庆之间 about what the
+    districts do with 四川, and 重庆市綦江区 is a district's name."""
     places = PLACE.findall(DISTRICT_NAME.sub("", query))
-    return [p for p in places if p != CITY] if any(p in KNOWN_DISTRICTS for p in places) else places
+    others = [p for p in places if p != CITY]
+    return others or places
 
 
 def _mentions(text: str, place: str) -> bool:
@@ -169,6 +173,14 @@ def _asks_about(term: str) -> bool:
     return (not PLACE.search(term) and not COMPARISON.search(term) and not YEAR.fullmatch(term)
             and not UNIT_WORD.fullmatch(term) and not TARGET_WORD.fullmatch(term)
             and not any(asks.fullmatch(term) for asks, _ in ASKED_FIGURES))
+
+
+def _names_a_thing(term: str) -> bool:
+    """Whether a word may name a thing (上海, 个人所得税, 疫苗) rather than say how a
+    question is put (改成, 那样, 放在, 一种): a thing the plans never name is a sign they
+    do not answer, a wording they do not use is only a paraphrase."""
+    tag = part_of_speech(term)
+    return tag is None or not tag.startswith(("v", "r", "m", "d", "p", "c", "u", "s", "q"))
 
 
 def _figures_first(query: str, hits: list["Hit"], giving: list[bool], wordings: list[str],
@@ -299,7 +311,7 @@ class AnswerFinder:
         candidates = passages if self.engine.compared_districts(query) else passages[:1]
         specifics = [m.group() for m in YEAR.finditer(query)] + _places(query)
         specifics_found = all(any(self._about(p, s) for p in candidates) for s in specifics)
-        unknown = sum(1 for t in terms if not self.passages_containing(t)) / len(terms)
+        unknown = sum(1 for t in terms if not self.passages_containing(t) and _names_a_thing(t)) / len(terms)
         similarity = semantic[0][1] if semantic else 0.0
         # No figure is given for what no passage names at all (南川's 常住人口), whatever
         # numbers the passages hold.
@@ -329,8 +341,12 @@ class AnswerFinder:
         if shape is None:
             return [False] * len(hits)
         subjects = self._subjects(content_terms(query))
+        # A question naming a concept the thesaurus knows (每万名就业人员中研发人员) asks
+        # about it: 涪陵's 创业导师100人 names 人员 but is no count of R&D staff.
+        concept = self.engine.thesaurus.names(query) if self.engine.thesaurus is not None else frozenset()
         return [gives(shape, norm(hit.answer or ""))
                 and (not subjects or any(_names(self._context(hit.passage), s) for s in subjects))
+                and (not concept or any(name in self._context(hit.passage) for name in concept))
                 for hit in hits]
 
     def _subjects(self, terms: list[str]) -> list[str]:

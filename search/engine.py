@@ -21,7 +21,7 @@ from .keyword_index import KeywordIndex, build_keyword_index, highlight
 from .model import Document, Heading, Hit, Passage
 from .targets import indicator_match, statement_of
 from .thesaurus import Thesaurus, load_thesaurus
-from .tokenizer import COMPARISON, QUESTION_WORDS, normalize, normalize_simplified, tokenize
+from .tokenizer import COMPARISON, QUESTION_WORDS, normalize, normalize_simplified, part_of_speech, tokenize
 
 MODES = ("hybrid", "keyword", "semantic")
 _NOT_LOADED = object()
@@ -304,8 +304,9 @@ class Engine:
                 and (not self.settings.companion_enabled or self.companion() is not None))
 
     def warm_up(self) -> None:
-        """Load what the first requests would otherwise wait for: the models, the quote index
-        and each district's text (for the thesaurus's expansions)."""
+        """Load what the first requests would otherwise wait for: the models, the quote index,
+        each district's text (for the thesaurus's expansions) and jieba's word tags (for the
+        confidence of answers)."""
         for district in (None, *self.districts()):
             self._district_text(district)
         if self.semantic_available:
@@ -313,6 +314,7 @@ class Engine:
         if self.companion() is not None:
             self.companion().embedder.encode_query("科技创新")
         self.verify("科技创新")
+        part_of_speech("科技")
 
     @property
     def semantic_available(self) -> bool:

@@ -78,6 +78,9 @@ class Thesaurus:
         self._keys_of: dict[int, list[_Key]] = {}
         for key in keys:
             self._keys_of.setdefault(key.concept, []).append(key)
+        self._concepts_named: dict[str, set[int]] = {}
+        for key in keys:
+            self._concepts_named.setdefault(key.text, set()).add(key.concept)
         # A comparison expands one question once per district, and each pass reads every key.
         self._mentioned = functools.lru_cache(maxsize=1024)(self._find_concepts)
 
@@ -109,6 +112,16 @@ class Thesaurus:
                 continue
             terms += [t for t in self.concepts[i].terms if normalize(t) not in text]
         return list(dict.fromkeys(terms))
+
+    def names(self, query: str) -> frozenset[str]:
+        """All the terms and wordings, normalised, of the concepts ``query`` mentions and of
+        the concepts sharing a wording with them: each document has its own line for a
+        concept, and a question matching 綦江's line for 研发投入强度 may be answered in
+        南川's words (全社会研发投入(R&D)占GDP比重), which another line lists."""
+        mentioned = self._mentioned(normalize(query))
+        names = {k.text for i in mentioned for k in self._keys_of[i]}
+        related = {i for name in names for i in self._concepts_named[name]}
+        return frozenset(k.text for i in related for k in self._keys_of[i])
 
     def _find_concepts(self, text: str) -> dict[int, int]:
         """The concepts a normalised query mentions, with where (a key whole, or a key's

@@ -19,6 +19,7 @@ user sees even where normalisation changed the length (ﬁ, ㎡, e + combining a
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -156,6 +157,15 @@ class _Analysis:
         protected.sort(key=len, reverse=True)
         self.protected = re.compile("|".join(map(re.escape, protected))) if protected else None
 
+    @functools.cached_property
+    def word_tags(self) -> dict[str, str]:
+        """jieba's part-of-speech tag of each word of its dictionaries (ours included)."""
+        from jieba.posseg import POSTokenizer
+
+        tagger = POSTokenizer(self.jieba)
+        tagger.makesure_userdict_loaded()
+        return tagger.word_tag_tab
+
     def normalize(self, text: str) -> str:
         return self.convert(_normalize_with_map(text)[0])
 
@@ -263,6 +273,11 @@ def tokenize(text: str) -> list[str]:
 def locate(text: str, needle: str) -> list[tuple[int, int]]:
     """Offsets in ``text`` of the occurrences of ``needle`` (normalised) in its normalised form."""
     return _get().locate(text, needle)
+
+
+def part_of_speech(word: str) -> str | None:
+    """jieba's part-of-speech tag of a token (n, v, r…), or None for a word it has no tag for."""
+    return _get().word_tags.get(word)
 
 
 def dictionary_terms() -> frozenset[str]:

@@ -67,6 +67,9 @@ def test_only_a_question_asking_who_wants_a_role():
 def test_a_list_question_asks_for_no_figure():
     assert figure_wanted("慧谷湖科创小镇分成哪几个功能区？") is None
     assert figure_wanted("涪陵打算怎么吸引海外人才？") is None
+    # 几个 opening a clause is "several"; after a verb it asks how many.
+    assert figure_wanted("几个园区改成高新区那样的管理办法，减少管理层级") is None
+    assert figure_wanted("涪陵市级以上科技企业孵化器2025年目标是几个？") is not None
 
 
 @pytest.mark.parametrize("question", [
@@ -77,6 +80,11 @@ def test_a_list_question_asks_for_no_figure():
     "綦江规上企业研发投入占营收的比例目标是多少？",
     # 重庆 with a district named is where the district is: the question is about 涪陵.
     "涪陵想成为重庆的什么样的科创高地？",
+    # Paraphrases in everyday words the plans do not use (进去, 不让, 那样): how a thing
+    # is put, not a thing they never name.
+    "旅游景点要搞网上预约，控制进去的人数",
+    "搞一种在坡地上好用的种地机器，不让稀泥巴糊在机器零件上",
+    "几个园区改成高新区那样的管理办法，减少管理层级，把财权和人事权下放给园区",
 ])
 def test_answerable_questions_are_answered(engine, question):
     result = engine.ask(question)
@@ -100,6 +108,9 @@ def test_answerable_questions_are_answered(engine, question):
     "南川区的人才公寓位于哪里？",
     # 目标 says it is a target, not what of: no plan names 城镇化率.
     "綦江区2025年的城镇化率目标是多少？",
+    # 涪陵's plan gives no R&D staff per 10,000 workers (南川's does); its 创业导师100人
+    # names 人员 but counts no R&D staff.
+    "涪陵区到2025年每万名就业人员中研发人员要达到多少人年？",
     # Nothing asked about at all.
     "在哪里？",
     "是多少？",
@@ -159,6 +170,9 @@ def test_a_province_is_mentioned_by_its_cities(text, place, mentioned):
     ("涪陵想成为重庆的什么样的科创高地？", ["涪陵"]),  # the district asked is in the city
     ("重庆市綦江区城区防洪规划由哪个单位承办", ["綦江"]),  # a district's full name
     ("北碚和四川绵阳在科技方面怎么合作？", ["北碚", "四川", "绵阳"]),
+    # Beside another place, 重庆 is one end of a link: 川渝, 成渝 answer it.
+    ("科研人员在四川和重庆之间来回工作", ["四川"]),
+    ("研发放在成都和重庆主城去做", ["成都"]),
 ])
 def test_the_places_a_question_asks_about(question, places):
     assert _places(question) == places
@@ -203,6 +217,8 @@ def test_a_table_row_answers_with_the_value_of_the_year_asked(keyword_engine):
     ("綦江2025年数字经济增加值占GDP比重目标", "2025年：≥15%"),
     # Both rows give a 2025 count; the one the question names, not 市级以上新型研发机构 (15个).
     ("涪陵到2025年市级以上研发机构要达到多少个？", "2025年目标：130个"),
+    # A sub-row (其中，…) with the unit of the row above: a count in 个, as asked.
+    ("涪陵市级以上科技企业孵化器2025年目标是几个？", "2025年目标：5个"),
 ])
 def test_a_figure_question_is_answered_first_by_an_answer_giving_the_figure(engine, question, figure):
     result = engine.ask(question)
@@ -243,6 +259,7 @@ def test_a_target_is_answered_though_the_search_ranks_the_past_figure_first(engi
 @pytest.mark.parametrize("term, about", [
     ("加计扣除", True), ("生产总值", True),
     ("南川", False), ("各区", False), ("2022", False), ("亿元", False), ("比例", False), ("电话", False), ("目标", False),
+    ("达到", False),
 ])
 def test_what_a_question_asks_about_is_not_its_place_year_unit_or_kind_of_figure(term, about):
     assert _asks_about(term) is about

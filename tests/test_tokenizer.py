@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from search import tokenizer
 from search.config import PROJECT_ROOT
-from search.tokenizer import analyze, analyzer, dictionary_terms, locate, normalize, normalize_simplified, tokenize
+from search.tokenizer import (analyze, analyzer, dictionary_terms, locate, normalize, normalize_simplified, part_of_speech,
+                              tokenize)
 
 # Named in the brief of the user dictionary: each must survive segmentation as one token.
 DOMAIN_TERMS = [
@@ -183,3 +184,10 @@ def test_simplified_text_normalises_alike_without_the_traditional_pass(text):
 
 def test_the_simplified_only_normalisation_leaves_traditional_characters():
     assert normalize("科技創新") == "科技创新" and normalize_simplified("科技創新") == "科技創新"
+
+
+def test_part_of_speech_of_a_word_and_of_a_policy_term():
+    assert part_of_speech("改成") == "v" and part_of_speech("那样") == "r"
+    assert part_of_speech("疫苗") == "n"
+    assert part_of_speech(normalize("专精特新")) == "nz"  # the project's dictionary's tag
+    assert part_of_speech("不是一个词") is None
