@@ -108,7 +108,8 @@ def table_row_cells(gold) -> list[list[str]]:
         if "\t" in line.strip("\t"):
             rows.append([cell.strip() for cell in line.split("\t")])
         else:
-            end = next((j for j in range(i + 1, len(lines)) if not lines[j][0].strip()), len(lines))
+            # A row ends at a blank line; a line holding only its tab is an empty cell.
+            end = next((j for j in range(i + 1, len(lines)) if not lines[j][0].strip(" \r\n")), len(lines))
             rows.append([cell.strip() for cell, _ in lines[i:end]])
     return rows
 
