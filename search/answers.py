@@ -47,6 +47,9 @@ ASKED_FIGURES: list[tuple[re.Pattern, re.Pattern]] = [
     # 几个 opening a clause is "several" (几个园区改成…), not "how many" (建了几个, 是几个).
     (re.compile(r"多少|(?<=[^\s，。；、,;:：！？哪])几[个家项名所件人次]"), re.compile(r"\d")),
 ]
+# A question asking how (怎样, 如何) asks for a figure only in so many words (多少, 哪一年, 在哪).
+HOW = re.compile(r"怎样|怎么|如何|哪些(?:措施|举措|办法)|什么(?:措施|举措|办法)")
+ASKS_FIGURE = re.compile(r"多少|几|哪一?年|何时|什么时候|在哪|哪里|什么地方|电话|地址")
 # A question asking who (局长是谁, 由谁担任) or for a name (局长叫什么名字) is answered by a
 # sentence naming the role asked; 谁主办、谁负责 in a quotation asks nothing.
 WHO = re.compile(r"(?:是|由|为)谁|叫什么名字|(?:姓名|名字|名称)是什么")
@@ -123,6 +126,8 @@ def asked_figure(query: str) -> re.Pattern | None:
     """What the figure a question asks for looks like in an answer (see ASKED_FIGURES), or
     None. A count in the unit the question names (多少万人, 多少家) is a number in it: 35件
     is no population."""
+    if HOW.search(query) and not ASKS_FIGURE.search(query):
+        return None  # 怎样提高…通过率 asks what is done, not the rate
     shape = next((shape for asks, shape in ASKED_FIGURES if asks.search(query)), None)
     counted = COUNTED.search(query)
     if shape is ASKED_FIGURES[-1][1] and counted:

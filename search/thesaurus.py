@@ -15,6 +15,7 @@ expands to the left-side terms it does not already contain.
 """
 from __future__ import annotations
 
+import collections
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,9 @@ from .errors import ThesaurusError
 from .tokenizer import STOPWORDS, normalize, tokenize
 
 MIN_KEY_CHARS = 2  # a single character would match far too many questions
+# Two lines name one concept when they share two names: one shared name may be a loose
+# grouping (独角兽 stands beside 高成长企业 on one line and beside 领军企业 on another).
+SHARED_NAMES = 2
 
 
 @dataclass(frozen=True)
@@ -115,12 +119,14 @@ class Thesaurus:
 
     def names(self, query: str) -> frozenset[str]:
         """All the terms and wordings, normalised, of the concepts ``query`` mentions and of
-        the concepts sharing a wording with them: each document has its own line for a
+        the concepts sharing SHARED_NAMES of theirs: each document has its own line for a
         concept, and a question matching 綦江's line for 研发投入强度 may be answered in
         南川's words (全社会研发投入(R&D)占GDP比重), which another line lists."""
-        mentioned = self._mentioned(normalize(query))
-        names = {k.text for i in mentioned for k in self._keys_of[i]}
-        related = {i for name in names for i in self._concepts_named[name]}
+        related = set()
+        for i in self._mentioned(normalize(query)):
+            names = {k.text for k in self._keys_of[i]}
+            shared = collections.Counter(j for name in names for j in self._concepts_named[name])
+            related |= {j for j, count in shared.items() if count >= SHARED_NAMES}
         return frozenset(k.text for i in related for k in self._keys_of[i])
 
     def _find_concepts(self, text: str) -> dict[int, int]:

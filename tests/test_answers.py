@@ -70,6 +70,9 @@ def test_a_list_question_asks_for_no_figure():
     # 几个 opening a clause is "several"; after a verb it asks how many.
     assert figure_wanted("几个园区改成高新区那样的管理办法，减少管理层级") is None
     assert figure_wanted("涪陵市级以上科技企业孵化器2025年目标是几个？") is not None
+    # A how-question asks what is done, unless it asks for a figure in so many words.
+    assert figure_wanted("綦江怎样帮企业提高高新技术企业申报的通过率？") is None
+    assert figure_wanted("綦江怎样提高研发投入强度，目标是多少？") is not None
 
 
 @pytest.mark.parametrize("question", [
@@ -108,6 +111,9 @@ def test_answerable_questions_are_answered(engine, question):
     "南川区的人才公寓位于哪里？",
     # 目标 says it is a target, not what of: no plan names 城镇化率.
     "綦江区2025年的城镇化率目标是多少？",
+    # 南川's plan never names 高成长科技企业; its 创新型领军企业 share one name (独角兽)
+    # with them in the thesaurus, which is no second line of the concept.
+    "南川到2025年高成长科技企业要达到多少家？",
     # 涪陵's plan gives no R&D staff per 10,000 workers (南川's does); its 创业导师100人
     # names 人员 but counts no R&D staff.
     "涪陵区到2025年每万名就业人员中研发人员要达到多少人年？",
