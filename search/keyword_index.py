@@ -442,6 +442,7 @@ class KeywordIndex:
         chapter: str | None = None,
         related: Sequence[str] = (),
         ignored: frozenset[str] = frozenset(),
+        require_all: bool = False,
     ) -> tuple[list[tuple[str, float]], int]:
         """Passages matching ``query``, best first: ``([(passage_id, score)...], total)``.
 
@@ -456,6 +457,7 @@ class KeywordIndex:
         where they occur whole, with RELATED_WEIGHT of their BM25 score, and match on their
         own; they are never required, so passages with all the query's words stay first.
         ``ignored`` words (QUESTION_WORDS for a question) are neither scored nor required.
+        ``require_all`` keeps only the passages containing every query word.
         """
         clauses = _parse(query)
         terms = _scoring_terms(clauses, ignored)
@@ -470,7 +472,7 @@ class KeywordIndex:
                 rows, weights = group
                 scores[rows] += weights
                 matched[rows] += 1
-        mask = matched > 0
+        mask = matched == len(terms) if require_all else matched > 0
         for term in related:
             found = self._related_scores(term)
             if found is not None:

@@ -46,6 +46,9 @@ QUESTION_WORDS = frozenset("""什么 怎么 怎样 怎么样 如何 哪些 哪�
 是 有 在 对 把 被 给 让 要 会 能 将 打算 准备 计划 规划 提出 方面 分别 主要 重点 情况 这个 那个 一下 请问 目前 现在
 为什么 为何 还 都 也 就 又 到 从 以 由 上 下 中 里 时 后 前 多 少 年 区 我们 他们 其 该""".split())
 
+# What makes a query a question (rather than a list of terms): an interrogative or a question mark.
+INTERROGATIVE = re.compile(r"什么|怎么|怎样|如何|为何|哪|几|多少|是否|有没有|吗|呢|[？?]")
+
 # How a question asks to compare districts (各区…分别, 对比): its words, not its subject.
 COMPARISON = re.compile(r"各区|各个区|几个区|四个区|各地|各区县|分别|对比|比较|异同")
 

@@ -51,6 +51,12 @@ def test_hybrid_fuses_the_keyword_ranking_with_both_models(engine):
     assert len(rankings) == 2 and all(len(r) == 20 for r in rankings)
 
 
+def test_a_list_of_terms_gets_the_passages_holding_all_of_them_first(engine):
+    """The one passage naming both 榨菜 and 种质资源库 is long and about much else; the
+    models rank it low, and plain fusion left it off the first page."""
+    assert "种质资源库" in engine.search("榨菜 种质资源库", k=1).hits[0].passage.text
+
+
 def test_semantic_search_never_returns_sign_off_lines(engine):
     """Closing lines (issuer, date) are short and generic, so close to many questions in
     embedding space; they are not answers. Keyword search still finds them."""

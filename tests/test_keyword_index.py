@@ -87,6 +87,11 @@ def test_passages_with_every_word_come_first(index):
     assert scores == sorted(scores, reverse=True)
 
 
+def test_require_all_keeps_only_passages_with_every_word(index):
+    assert index.search("页岩气 制氢", require_all=True) == (index.search("页岩气 制氢")[0][:1], 1)
+    assert index.search("页岩气 榨菜", require_all=True) == ([], 0)
+
+
 def test_words_typed_without_spaces_are_split_by_the_tokenizer(index):
     assert ids(index.search("页岩气制氢"))[0] == "p1"
     assert ids(index.search("成渝地区双城经济圈建设"))[0] == "p8"
