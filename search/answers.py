@@ -39,10 +39,12 @@ ASKED_FIGURES: list[tuple[re.Pattern, re.Pattern]] = [
     (re.compile(r"在哪[里儿]|在哪(?![些个一年天位家条种])|什么地方|哪个地方|位于哪|设在哪|建在哪|布局在哪"),
      re.compile(r"布局在|位于|坐落|(?<!建)设在|建在|落户|选址|[路街巷]\s*\d+\s*号|"
                 r"(?:依托|在)(?!全国|全市|全区|国内|国际|西部|成渝|行业)[^，。；]{1,20}"
-                r"(?:园区|组团|基地|委员会|委|局|中心|大楼|大厦|镇|街道|片区|新城|科学城|校区|社区)")),
+                r"(?:园区|高新区|组团|基地|委员会|委|局|中心|大楼|大厦|镇|街道|片区|新城|科学城|校区|社区)")),
     (re.compile(r"比例|比重|百分之|占比|(?<![效功频])率|增速|投入强度"), re.compile(r"\d\s*[%％]")),
+    # 哪年几月 asks for the month too: 到2025年 does not say when in 2025.
+    (re.compile(r"几月|哪个?月"), re.compile(r"\d{1,2}\s*月")),
     (re.compile(r"哪一?年|什么时候|何时|哪天"), re.compile(r"(19|20)\d{2}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日")),
-    (re.compile(r"多少钱|多少[万亿]?元|金额|(租金|工资|补贴|补助|奖励)[^，。？]{0,3}多少|多少[^，。？]{0,4}(租金|补贴|补助|奖励)"),
+    (re.compile(r"多少钱|多少[万亿]?元|金额|(租金|工资|补贴|补助|奖励|津贴)[^。？]{0,5}多少(?![十百千万亿]*[家个人项名所件次套座台条])|多少[^，。？]{0,4}(租金|补贴|补助|奖励)"),
      re.compile(r"\d\s*[万亿]?元")),
     # 几个 opening a clause is "several" (几个园区改成…), not "how many" (建了几个, 是几个).
     (re.compile(r"多少|(?<=[^\s，。；、,;:：！？哪])几[个家项名所件人次]"), re.compile(r"\d")),
@@ -52,7 +54,7 @@ HOW = re.compile(r"怎样|怎么|如何|哪些(?:措施|举措|办法)|什么(?:
 ASKS_FIGURE = re.compile(r"多少|几|哪一?年|何时|什么时候|在哪|哪里|什么地方|电话|地址")
 # A question asking who (局长是谁, 由谁担任) or for a name (局长叫什么名字) is answered by a
 # sentence naming the role asked; 谁主办、谁负责 in a quotation asks nothing.
-WHO = re.compile(r"(?:是|由|为)谁|叫什么名字|(?:姓名|名字|名称)是什么")
+WHO = re.compile(r"(?:是|由|为)(?:谁|哪一?位)|叫什么名字|(?:姓名|名字|名称)是什么")
 # A list's numbering (3.涉及…, （二）…) is no figure.
 LIST_NUMBER = re.compile(r"^[\s\-—·•]*[（(]?[\d一二三四五六七八九十]{1,3}[)）.．、]")
 COVERAGE_HITS = 3  # the best answers, whose words and specifics the confidence weighs
@@ -60,11 +62,16 @@ FIGURE_HITS = 5  # the answers searched for the figure asked (the default page o
 # The answers among which those giving the figure asked come first: a plan's indicator row
 # is often ranked just below the prose around it.
 REORDERED_HITS = 10
+# A sentence away from the best one answers a figure question when it shares this much
+# with the question (see _sentence_scores: two of its words, or one and two character pairs).
+FIGURE_SENTENCE_SCORE = 4
 SUBJECT_TERMS = 2  # one rare word may be the question's own phrasing (争创), two rarely are
 # 多少家, 多少万人, 几个: the unit a count is asked in.
 COUNTED = re.compile(r"(?:多少|(?<=[^\s，。；、,;:：！？])几)[十百千万亿]*(家|个|人次|人|项|件|名|所|次|亩|吨|平方米|公里|台|套|座|条)")
 # Units the plans use for one another: 研发机构 are counted in 个, asked about in 家.
-SAME_UNIT = {unit: group for group in (("家", "个", "所"), ("人", "名", "人次")) for unit in group}
+# 个 is the general classifier: 几个国家级项目 is answered by a count in 项.
+SAME_UNIT = {unit: group for group in (("家", "个", "所"), ("人", "名", "人次")) for unit in group} | {
+    "个": ("个", "家", "所", "项", "件", "座", "台", "套", "条")}
 TARGET_WORD = re.compile(r"(?:目标|指标|预期)值?|达到")
 UNIT_WORD = re.compile(r"[十百千万亿]*(?:元|美元|个|家|件|人|项|名|所|次|亩|吨|平方米|公里)")
 UNIT_IN_NAME = re.compile(r"[（(]([^（）()]{1,6})[）)]\s*$")
@@ -412,12 +419,15 @@ class AnswerFinder:
 def answering_sentence(text: str, spans: list[tuple[int, int]], scores: np.ndarray,
                        figure: re.Pattern | None) -> tuple[int, int]:
     """The span of the sentence that answers: the one sharing most with the question, or,
-    for a question asking for a figure, its neighbour that holds one when it does not
-    (a measure is named in one sentence and dated in the next: 力争2023年…)."""
+    for a question asking for a figure, when it holds none, its neighbour that holds one
+    (a measure is named in one sentence and dated in the next: 力争2023年…) or another
+    sentence holding one that shares words with the question (a 专栏 entry describes a
+    thing and ends with its targets: 到2025年…转化科技成果50项)."""
     best = int(np.argmax(scores))
     if figure is None or gives(figure, norm(text[slice(*spans[best])])):
         return spans[best]
-    near = [i for i in (best - 1, best + 1) if 0 <= i < len(spans) and gives(figure, norm(text[slice(*spans[i])]))]
+    holding = [i for i in range(len(spans)) if gives(figure, norm(text[slice(*spans[i])]))]
+    near = [i for i in holding if abs(i - best) == 1 or scores[i] >= FIGURE_SENTENCE_SCORE]
     return spans[max(near, key=lambda i: scores[i])] if near else spans[best]
 
 

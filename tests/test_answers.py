@@ -43,6 +43,16 @@ figure_wanted = asked_figure
     # 建设在全国有影响力的…基地 says how influential, not where.
     ("科技馆在哪里？", "加快建设在全国有影响力的绿色新材料产业科创基地", False),
     ("科技馆在哪里？", "领导小组办公室设在区农业农村委", True),
+    ("科技大市场建在哪里？", "在涪陵高新区核心位置，打造科技孵化与成果转化服务平台", True),
+    # 哪年几月 wants the month: the plan's horizon (到2025年) says no month.
+    ("高新区是哪年几月获批的？", "到2025年，获批市级以上创新研发平台8个", False),
+    ("高新区是哪年几月获批的？", "2022年11月获批", True),
+    # 补贴…标准多少 asks for money, a phone number is none; 补贴了多少家 asks for a count.
+    ("每次指导有没有劳务补贴，标准多少？", "联系方式:区人力社保局创业指导科 87260841", False),
+    ("每次指导有没有劳务补贴，标准多少？", "每次补贴200元", True),
+    ("补贴了多少家企业？", "补贴企业30家", True),
+    # 个 is the general classifier: projects are counted in 项.
+    ("一共实施了几个国家级科技项目？", "累计实施国、市、区科技项目36项", True),
 ])
 def test_the_kind_of_figure_a_question_asks_for(question, answer, wanted):
     assert gives(figure_wanted(question), answer) is wanted
@@ -53,6 +63,7 @@ def test_the_kind_of_figure_a_question_asks_for(question, answer, wanted):
     ("土壤普查领导小组的组长由谁担任？", "由区长任组长", "成立土壤普查领导小组"),
     ("三名航天员分别是谁？", "航天员费俊龙、邓清明、张陆", "神舟十五号发射成功"),
     ("北碚区科技局局长叫什么名字？", "北碚区科技局局长：王明", "北碚区科技局统筹全区科技工作"),
+    ("领导小组组长是哪位区领导？", "由区长任组长", "附件:领导小组人员名单(略)"),
 ])
 def test_a_question_asking_who_wants_the_role_it_names(question, naming, not_naming):
     asked = asked_role(question)
@@ -117,6 +128,12 @@ def test_answerable_questions_are_answered(engine, question):
     # 涪陵's plan gives no R&D staff per 10,000 workers (南川's does); its 创业导师100人
     # names 人员 but counts no R&D staff.
     "涪陵区到2025年每万名就业人员中研发人员要达到多少人年？",
+    # The plan says 涪陵高新区获批重庆市级高新区 but not when; 到2025年 is no month.
+    "涪陵高新区是哪年几月获批市级高新区的？",
+    # The notice names the 领导小组 but leaves its members out (名单(略)).
+    "綦江第三次全国土壤普查领导小组组长是哪位区领导",
+    # The call for 创业导师 gives a phone number and dates, no pay.
+    "綦江区征集创业导师志愿者，每次指导有没有劳务补贴，标准多少",
     # Nothing asked about at all.
     "在哪里？",
     "是多少？",
@@ -146,6 +163,9 @@ MEASURE_THEN_YEAR = "创建国家高新区。力争2023年建成。完善配套�
     (MEASURE_THEN_YEAR, "南川计划怎样创建国家高新区？", [5, 1, 0], 0),  # no figure asked
     ("完善配套设施。力争2023年建成高新区。2030年另有安排。", "高新区哪一年建成？", [0, 5, 1], 1),  # holds it itself
     ("创建国家高新区。完善配套设施。力争2023年建成。", "哪一年创建高新区？", [5, 1, 0], 0),  # two sentences away
+    # Further away, but sharing words with the question: a 专栏 entry ends with its targets.
+    ("环高校创新生态圈。以学院为主导。聚焦优势产业。到2025年，转化科技成果50项。",
+     "生态圈到2025年要转化多少项科技成果？", [6, 0, 1, 5], 3),
 ])
 def test_a_question_asking_for_a_figure_gets_the_neighbouring_sentence_that_holds_it(text, question, scores, expected):
     spans = split_sentences(text)
@@ -213,7 +233,8 @@ def test_a_table_row_answers_with_the_value_of_the_year_asked(keyword_engine):
 @pytest.mark.parametrize("question, figure", [
     # The best-ranked passages talk about the 国家高新区 and about kitchen waste; the ones
     # that date them come first.
-    ("南川准备在哪一年争创国家高新区？", "2023年"),
+    # The 专栏 entry dates the 市级 step (力争2023年…) before the 国家 one (力争2026年…国家高新区).
+    ("南川准备在哪一年争创国家高新区？", "力争2026年创建成为国家高新区"),
     ("厨余垃圾巡查哪一年开始？", "2022年第四季度"),
     # The review of the 十三五 gives 914家; the target for the year asked is the row's.
     ("涪陵到2025年科技型企业要发展到多少家？", "2025年目标：2000家"),
@@ -225,6 +246,9 @@ def test_a_table_row_answers_with_the_value_of_the_year_asked(keyword_engine):
     ("涪陵到2025年市级以上研发机构要达到多少个？", "2025年目标：130个"),
     # A sub-row (其中，…) with the unit of the row above: a count in 个, as asked.
     ("涪陵市级以上科技企业孵化器2025年目标是几个？", "2025年目标：5个"),
+    # The entry of 专栏1 names the 生态圈 first and gives its targets three sentences on.
+    ("环长江师范学院创新生态圈到2025年要转化多少项科技成果？", "转化科技成果50项"),
+    ("涪陵“十三五”期间一共实施了几个国家级科技项目？", "科技项目36项"),
 ])
 def test_a_figure_question_is_answered_first_by_an_answer_giving_the_figure(engine, question, figure):
     result = engine.ask(question)
@@ -234,6 +258,7 @@ def test_a_figure_question_is_answered_first_by_an_answer_giving_the_figure(engi
 @pytest.mark.parametrize("question, place", [
     ("南川的数字经济产业园在什么地方？", "布局在工业园区龙岩组团"),
     ("綦江土壤普查领导小组办公室设在哪里？", "设在区农业农村委"),
+    ("涪陵区科技大市场建在哪里、主要干什么？", "在涪陵高新区核心位置"),
 ])
 def test_a_where_question_is_answered_by_the_sentence_saying_where(engine, question, place):
     result = engine.ask(question)
