@@ -67,7 +67,8 @@ import numpy as np
 from search import store
 from search.config import PROJECT_ROOT, Settings
 from search.corpus import load_corpus
-from search.engine import Engine, embedding_models, embedding_text
+from search.engine import Engine, embedding_models
+from search.excerpts import embedding_texts
 from search.keyword_index import B, K1, build_keyword_index
 from search.tokenizer import STOPWORDS, tokenize
 
@@ -252,9 +253,9 @@ def build(corpus_dir: Path, settings: Settings, embed: str) -> tuple[dict, Bm25s
     embedding: dict = {"mode": embed}
     model_names: dict = {"model": None, "companion_model": None}
     if embed != EMBED_NONE:
-        texts = [(p.id, embedding_text(corpus.documents[p.doc_id], p)) for p in corpus.passages]
         for role, directory, make_embedder in embedding_models(settings):
             prefix = "" if role == "model" else "companion_"
+            texts = embedding_texts(corpus, excerpts=role == "model")
             with step(timings, f"{prefix}model_load"):
                 embedder = make_embedder()
             model_names[role] = embedder.name

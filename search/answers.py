@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .excerpts import split_sentences
 from .sources import KNOWN_DISTRICTS
 from .targets import indicator_match
 from .tokenizer import COMPARISON, QUESTION_WORDS, normalize_simplified, part_of_speech, tokenize
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from .engine import AskResult, Engine
     from .model import Hit, Passage
 
-SENTENCE = re.compile(r"[^。！？!?；;]+[。！？!?；;]*[”’」）)]*")
 YEAR = re.compile(r"(19|20)\d{2}")
 # Questions whose answer is a figure, and what that figure looks like in an answer:
 # 多少家 wants "200家", 比例 a percentage, 哪一年 a year, 多少钱 an amount in 元, a phone
@@ -225,10 +225,6 @@ def _names(text: str, term: str) -> bool:
         return True
     pairs = {term[i:i + 2] for i in range(len(term) - 1)}
     return len(term) > 2 and 2 * sum(1 for pair in pairs if pair in text) >= len(pairs)
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in SENTENCE.finditer(text) if m.group().strip()]
 
 
 def table_value(passage: "Passage", query: str) -> tuple[str, str] | None:

@@ -40,7 +40,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"skipped: {error}", file=sys.stderr)
     times = ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items())
     emb = report.embeddings
-    reuse = f"; embeddings: {emb.get('encoded', 0)} encoded, {emb.get('reused', 0)} reused" if emb else ""
+    reuse = (f"; embeddings of passages and excerpts: {emb.get('encoded', 0)} encoded, "
+             f"{emb.get('reused', 0)} reused" if emb else "")
     if "companion" in emb:
         reuse += f" (companion model: {emb['companion']['encoded']} encoded)"
     print(f"built {report.passages} passages into {report.build_dir} ({times}{reuse})")

@@ -33,6 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .errors import IndexNotBuilt, PlanSearchError
+from .excerpts import EXCERPT_MARK, passage_of
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +256,12 @@ def _reusable_vectors(previous: Path | None, model_name: str) -> VectorSet | Non
 
 
 class SemanticIndex:
-    """Cosine-similarity search over a VectorSet (vectors are normalised, so a dot product)."""
+    """Cosine-similarity search over a VectorSet (vectors are normalised, so a dot product).
+
+    The store holds a vector per passage, in corpus order, then those of the excerpts of
+    long passages (search.excerpts): a passage scores as the best of its own vector and
+    its excerpts'. Results are passages only.
+    """
 
     def __init__(self, vectors: VectorSet, embedder: Embedder):
         if vectors.model_name != embedder.name:
@@ -265,19 +271,45 @@ class SemanticIndex:
             )
         self.vectors = vectors
         self.embedder = embedder
+        count = next((row for row, vid in enumerate(vectors.ids) if EXCERPT_MARK in vid), len(vectors.ids))
+        self.passage_ids = vectors.ids[:count]
+        # Slices, not copies: the matrix stays memory-mapped.
+        self._passages, self._excerpts = vectors.vectors[:count], vectors.vectors[count:]
+        rows = {pid: row for row, pid in enumerate(self.passage_ids)}
+        try:
+            owners = np.array([rows[passage_of(vid)] for vid in vectors.ids[count:]], dtype=np.int64)
+        except KeyError as error:
+            raise IndexNotBuilt(f"An excerpt vector belongs to no passage ({error}); run `plansearch build`.") from None
+        if np.any(np.diff(owners) < 0):
+            raise IndexNotBuilt("The excerpt vectors are out of order; run `plansearch build`.")
+        # Each passage with excerpts, and where its excerpts start (they are contiguous).
+        self._owners, self._first_excerpt = np.unique(owners, return_index=True)
+
+    def __len__(self) -> int:
+        """The number of passages searched."""
+        return len(self.passage_ids)
+
+    def scores(self, query: str) -> np.ndarray:
+        """The cosine similarity of ``query`` to each passage (the best of the passage and its excerpts)."""
+        vector = self.embedder.encode_query(query)
+        # A matrix-vector product, but through einsum's own loop rather than BLAS: numpy's
+        # OpenBLAS splits it over both cores, and when anything else runs the hand-off
+        # costs ~16 ms instead of ~0.2 ms for 2,000 passages (memory-bound either way).
+        scores = np.einsum("ij,j->i", self._passages, vector)
+        if len(self._owners):
+            best = np.maximum.reduceat(np.einsum("ij,j->i", self._excerpts, vector), self._first_excerpt)
+            scores[self._owners] = np.maximum(scores[self._owners], best)
+        return scores
 
     def search(self, query: str, limit: int = 10, allowed: np.ndarray | None = None) -> list[tuple[str, float]]:
         """The ``limit`` passages most similar to ``query``, best first, as (passage id, cosine).
 
-        ``allowed`` is a boolean mask over ``vectors.ids`` (district or document filters);
+        ``allowed`` is a boolean mask over ``passage_ids`` (district or document filters);
         passages outside it are never returned.
         """
-        if limit <= 0 or len(self.vectors) == 0:
+        if limit <= 0 or len(self) == 0:
             return []
-        # A matrix-vector product, but through einsum's own loop rather than BLAS: numpy's
-        # OpenBLAS splits it over both cores, and when anything else runs the hand-off
-        # costs ~16 ms instead of ~0.2 ms for 2,000 passages (memory-bound either way).
-        scores = np.einsum("ij,j->i", self.vectors.vectors, self.embedder.encode_query(query))
+        scores = self.scores(query)
         candidates = np.arange(len(scores))
         if allowed is not None:
             if allowed.shape != scores.shape:
@@ -290,4 +322,4 @@ class SemanticIndex:
             top = np.arange(len(scores))
         # Best first; equal scores in passage order, so that results are reproducible.
         top = top[np.lexsort((candidates[top], -scores[top]))]
-        return [(self.vectors.ids[candidates[i]], float(scores[i])) for i in top]
+        return [(self.passage_ids[candidates[i]], float(scores[i])) for i in top]

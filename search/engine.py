@@ -16,6 +16,7 @@ from .citations import citation
 from .config import Settings
 from .corpus import Corpus, load_corpus
 from .errors import IndexNotBuilt, QueryError, UnknownDocument
+from .excerpts import embedding_texts
 from .fusion import defer_repeats, demote, interleave, reciprocal_rank_fusion, space_out
 from .keyword_index import KeywordIndex, build_keyword_index, highlight
 from .model import Document, Heading, Hit, Passage
@@ -223,9 +224,10 @@ class Engine:
             embedding_stats: dict = {}
             model_names: dict[str, str | None] = {"model": None, "companion_model": None}
             previous = store.current_build(settings.index_dir)
-            texts = [(p.id, embedding_text(corpus.documents[p.doc_id], p)) for p in corpus.passages]
             for role, directory, embedder in embedding_models(settings):
                 t0 = time.perf_counter()
+                # Excerpts of long passages for the main model only (see search.excerpts).
+                texts = embedding_texts(corpus, excerpts=role == "model")
                 vectors, stats = embed_passages(texts, embedder(), previous / directory if previous else None,
                                                 progress=progress)
                 save_vectors(build_dir / directory, vectors.model_name, vectors.ids, vectors.hashes, vectors.vectors)
@@ -710,9 +712,3 @@ def _row_first(ranked: list[tuple[str, float]], passages: dict, wordings: list[s
     else:
         row = next((-i for _, i in rows if -i < within), None)
     return ranked if row is None else [ranked[row], *ranked[:row], *ranked[row + 1:]]
-
-
-def embedding_text(document: Document, passage: Passage) -> str:
-    """What is embedded for a passage: its document title and headings give it context
-    (a table row alone does not say which district or table it is from)."""
-    return " ".join((document.title, *passage.heading_path, passage.text))
