@@ -195,6 +195,12 @@ def _names_a_thing(term: str) -> bool:
     return tag is None or not tag.startswith(("v", "r", "m", "d", "p", "c", "u", "s", "q"))
 
 
+def _is_noun(term: str) -> bool:
+    """Whether jieba tags a word as a noun, or does not know it (a compound: 创业导师)."""
+    tag = part_of_speech(term)
+    return tag is None or tag.startswith("n")
+
+
 def _figures_first(query: str, hits: list["Hit"], giving: list[bool], wordings: list[str],
                    district: str | None) -> list["Hit"]:
     """``hits`` with the first ones reordered: those ``giving`` the figure asked first (an
@@ -306,7 +312,8 @@ class AnswerFinder:
           (局长是谁) gets no answer with one of that kind in a passage naming what it asks
           about: the plans talk about 人才公寓 but state no rent, and about 加计扣除 but give
           its rate nowhere, while 南川's R&D share of GDP is a rate of something else;
-          and they never name 常住人口, so no number of theirs is its figure.
+          and they never name 常住人口 (or 公积金, 建筑面积, 利率: a noun of the question that
+          no passage contains), so no number of theirs is its figure.
         """
         terms = content_terms(query)
         if not hits or not terms:
@@ -321,9 +328,11 @@ class AnswerFinder:
         specifics_found = all(any(self._about(p, s) for p in candidates) for s in specifics)
         unknown = sum(1 for t in terms if not self.passages_containing(t) and _names_a_thing(t)) / len(terms)
         similarity = semantic[0][1] if semantic else 0.0
-        # No figure is given for what no passage names at all (南川's 常住人口), whatever
-        # numbers the passages hold.
-        unnamed = not self._subjects(terms) and any(_asks_about(t) for t in terms)
+        # No figure is given for what no passage names at all (南川's 常住人口, 科技馆's
+        # 建筑面积), whatever numbers the passages hold. Nouns only: a question's other
+        # words the plans do not use (一共, 干什么) are its phrasing.
+        unnamed = (not self._subjects(terms) and any(_asks_about(t) for t in terms)) or any(
+            _asks_about(t) and _is_noun(t) and not self.passages_containing(t) for t in terms)
         number_missing = answer_shape(query) is not None and (unnamed or not any(self._giving(query, hits[:FIGURE_HITS])))
         return [similarity, coverage, float(specifics_found), unknown, float(number_missing)]
 

@@ -134,6 +134,8 @@ def test_answerable_questions_are_answered(engine, question):
     "綦江第三次全国土壤普查领导小组组长是哪位区领导",
     # The call for 创业导师 gives a phone number and dates, no pay.
     "綦江区征集创业导师志愿者，每次指导有没有劳务补贴，标准多少",
+    # No plan names 贴息 or 利率: the percentage of the best passage is another thing's.
+    "涪陵对科技型企业贷款贴息的利率是多少？",
     # Nothing asked about at all.
     "在哪里？",
     "是多少？",
@@ -153,6 +155,10 @@ def test_features_name_what_the_best_answers_lack(engine):
     # Only a place and a word no passage has: nothing names what the figure is of.
     assert engine.answers.assess("南川区的常住人口有多少万人？", 5)[1][4] == 1.0
     assert engine.answers.assess("南川有多少家国家高新技术企业？", 5)[1][4] == 0.0
+    # A noun no passage has (利率) names what the figure is of; other words the plans do
+    # not use (一共) are how the question is put.
+    assert engine.answers.assess("涪陵对科技型企业贷款贴息的利率是多少？", 5)[1][4] == 1.0
+    assert engine.answers.assess("北碚十三五期间一共培育了多少家高新技术企业", 5)[1][4] == 0.0
 
 
 MEASURE_THEN_YEAR = "创建国家高新区。力争2023年建成。完善配套设施。"
