@@ -270,7 +270,9 @@ def build(corpus_dir: Path, settings: Settings, embed: str) -> tuple[dict, Bm25s
                     sample_vectors = embedder.encode_documents(sample)
                 encoded, seconds = len(sample), timings[f"{prefix}embedding_sample"]["seconds"]
                 vectors = tiled_vectors(sample_vectors, len(texts))
-            stats.update(encoded=encoded, passages_per_s=encoded / seconds, seconds=len(texts) / (encoded / seconds))
+            # texts: the passages, and for the main model the excerpts of long ones (search.excerpts)
+            stats.update(texts=len(texts), encoded=encoded, texts_per_s=encoded / seconds,
+                         seconds=len(texts) / (encoded / seconds))
             save_vectors(build_dir / directory, embedder.name, [pid for pid, _ in texts],
                          [content_hash(text) for _, text in texts], vectors)
             del embedder, vectors  # the engine loads its own model; do not hold two
@@ -469,10 +471,10 @@ def markdown(results: list[dict], info: dict, command: str) -> str:
         b, e = r["build"], r["embedding"]
         cell = {name: f"{_s(t['seconds'])} ({_s(t['cpu_seconds'])})" for name, t in b.items()}
         if e["mode"] == EMBED_FULL:
-            embedding = f"{cell['embedding']}, {e['passages_per_s']:.1f} passages/s"
+            embedding = f"{cell['embedding']}, {e['texts']:,} passages and excerpts at {e['texts_per_s']:.1f}/s"
         elif e["mode"] == EMBED_SAMPLE_MODE:
-            embedding = (f"**{e['seconds'] / 60:.0f} min extrapolated** from {e['encoded']} passages "
-                         f"in {cell['embedding_sample']} ({e['passages_per_s']:.1f}/s)")
+            embedding = (f"**{e['seconds'] / 60:.0f} min extrapolated** for {e['texts']:,} passages and excerpts "
+                         f"from {e['encoded']} in {cell['embedding_sample']} ({e['texts_per_s']:.1f}/s)")
         else:
             embedding = "off (model none)"
         if "model_load" in cell:
@@ -480,7 +482,7 @@ def markdown(results: list[dict], info: dict, command: str) -> str:
         if "companion" in e:
             c = e["companion"]
             done = cell.get("companion_embedding") or f"{c['seconds']:.0f} s extrapolated"
-            embedding += f"; companion {done} ({c['passages_per_s']:.0f} passages/s)"
+            embedding += f"; companion {done} ({c['texts_per_s']:.0f} passages/s)"
         peak = max(t["peak_rss_mb"] for t in b.values())
         lines.append(f"| {r['scale']}× | {r['files']} | {r['documents']} | {r['passages']:,} | {cell['parse']} | "
                      f"{cell['tokenize']} | {cell['keyword_index']} | {cell['snapshot']} | {embedding} | {peak:.0f} |")
