@@ -18,7 +18,7 @@ from .corpus import Corpus, load_corpus
 from .errors import IndexNotBuilt, QueryError, UnknownDocument
 from .excerpts import embedding_texts
 from .fusion import defer_repeats, demote, interleave, reciprocal_rank_fusion, space_out
-from .keyword_index import KeywordIndex, build_keyword_index, highlight
+from .keyword_index import KeywordIndex, build_keyword_index, highlight, unquoted
 from .model import Document, Heading, Hit, Passage
 from .targets import indicator_match, statement_of
 from .thesaurus import Thesaurus, load_thesaurus
@@ -424,7 +424,10 @@ class Engine:
         """The keyword, semantic and expanded keyword rankings fused; the number of keyword
         matches, the passages quoted word for word and the thesaurus terms used."""
         # Hybrid queries are mostly questions: how they are put (怎么, 打算, 分别) is not matched.
-        keyword, total = self.keyword.search(query, limit=limit, district=district, doc_id=doc,
+        # In a question, quotation marks set off a name as Chinese writing does (北碚“十四五”
+        # 期间…), not the phrase a search must find: the passage answering it may say 我区.
+        words = unquoted(query) if INTERROGATIVE.search(query) else query
+        keyword, total = self.keyword.search(words, limit=limit, district=district, doc_id=doc,
                                              ignored=QUESTION_WORDS)
         quoted = self._quoting(query, keyword)
         expansions = self._scoped_expansions(query, place) if expand and not quoted else []
@@ -439,7 +442,7 @@ class Engine:
         if expansions:
             # A second keyword ranking where the documents' terms count too. The plain one
             # stays: a quotation or an exact keyword must not lose to a term's synonyms.
-            rankings.append(self.keyword.search(query, limit=limit, district=district, doc_id=doc,
+            rankings.append(self.keyword.search(words, limit=limit, district=district, doc_id=doc,
                                                 related=expansions, ignored=QUESTION_WORDS)[0])
             weights.append(EXPANSION_WEIGHT)
         fused = reciprocal_rank_fusion([[pid for pid, _ in ranking] for ranking in rankings], weights)

@@ -63,6 +63,7 @@ _DECORATION = re.compile(r"[\^~]\d*(?:\.\d+)?")
 _CLAUSE = re.compile(
     r'(?P<neg>-+)?(?:"(?P<q1>[^"]*)"|“(?P<q2>[^”]*)”|「(?P<q3>[^」]*)」|(?P<word>[^\s"“”「」]+))'
 )
+_QUOTATION_MARKS = re.compile(r'["“”「」]')
 _CLAUSE_END = re.compile(r"[。；！？，、,;!?:：]")  # a snippet may start after one of these
 
 
@@ -283,6 +284,11 @@ def _parse(query: str) -> list[_Clause]:
             phrase = quoted is not None or (exclude and len(tokens) > 1)
             clauses.append(_Clause(source, tokens, phrase, exclude))
     return clauses
+
+
+def unquoted(query: str) -> str:
+    """``query`` with its quotation marks as spaces: the words they set off become plain words."""
+    return _QUOTATION_MARKS.sub(" ", query)
 
 
 def _containing(needle: str) -> set[str]:

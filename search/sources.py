@@ -18,9 +18,12 @@ from .model import Document
 
 MANIFEST = "manifest.json"
 SOURCE_SUFFIXES = (".txt", ".md")
+# Chongqing's districts and counties (万盛: its 经开区): a document's district is the one its
+# title names, and a question naming one is about that place (search.answers).
 KNOWN_DISTRICTS = ("綦江", "南川", "北碚", "涪陵", "渝中", "江北", "沙坪坝", "九龙坡", "南岸", "渝北", "巴南",
                    "万州", "黔江", "长寿", "江津", "合川", "永川", "璧山", "铜梁", "潼南", "荣昌", "开州",
-                   "梁平", "武隆", "大渡口")
+                   "梁平", "武隆", "大渡口", "大足", "万盛", "城口", "丰都", "垫江", "忠县", "云阳", "奉节",
+                   "巫山", "巫溪", "石柱", "秀山", "酉阳", "彭水")
 
 
 @dataclass(frozen=True)

@@ -145,3 +145,12 @@ def test_a_question_about_one_district_gets_that_districts_passages_first(engine
     # Other districts' passages are moved down, not removed.
     more = engine.search("涪陵怎样吸引留学归国人员来创业？", mode=mode, k=50).hits
     assert any(h.document.district != "涪陵" for h in more)
+
+
+def test_quotation_marks_in_a_question_set_off_a_name_not_a_required_phrase(engine):
+    question = "北碚“十四五”期间力争培育几家企业上市？"
+    hits = engine.search(question, mode="hybrid", k=3).hits
+    assert "力争培育1-2家企业上市" in hits[0].passage.text and "十四五" not in hits[0].passage.text
+    # Keyword mode finds exactly what is typed: the quoted phrase is required there.
+    found = engine.search(question, mode="keyword", k=50).hits
+    assert found and all("十四五" in h.passage.text + "".join(h.passage.heading_path) for h in found)

@@ -13,7 +13,7 @@ from search.config import PROJECT_ROOT
 from search.corpus import load_corpus
 from search.errors import IndexNotBuilt
 from search.keyword_index import (
-    ARRAYS_FILE, FIELD_BOOSTS, META_FILE, PHRASE_FIELDS, KeywordIndex, build_keyword_index, highlight,
+    ARRAYS_FILE, FIELD_BOOSTS, META_FILE, PHRASE_FIELDS, KeywordIndex, build_keyword_index, highlight, unquoted,
 )
 from search.model import Document, Passage
 from search.tokenizer import dictionary_terms
@@ -125,6 +125,12 @@ def test_quoted_phrases_match_only_the_exact_phrase(index):
     assert ids(index.search('"第一节 能源"')) == ["p1"]  # headings count too
     assert index.search('"制氢 页岩气"') == ([], 0)
     assert ids(index.search('"科学城"')) == ["p8"]
+
+
+
+def test_unquoted_words_are_plain_words(index):
+    assert unquoted("“科技创新”") == " 科技创新 "
+    assert set(ids(index.search(unquoted('"科技创新"')))) >= {"p6", "p7"}  # 创新科技 too
 
 
 def test_exclusions(index):
