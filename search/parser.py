@@ -28,8 +28,11 @@ HEADING_PATTERNS: list[tuple[re.Pattern, int]] = [
     (re.compile(r"^[（(]\d{1,2}[）)]"), 6),
     (re.compile(r"^专栏\s*\d+"), 7),
 ]
-# 前言 and the like stand beside the numbered parts: any later heading closes them.
-STANDALONE_HEADING = re.compile(r"^(前\s*言|序\s*言|结\s*束\s*语)$")
+# 前言 and the like (a glossary, an appendix at the end) stand beside the numbered parts:
+# any later heading closes them.
+STANDALONE_HEADING = re.compile(r"^(前\s*言|序\s*言|结\s*束\s*语|名\s*词\s*(?:解\s*释|释\s*义)|附\s*录)$")
+# A title set in spaced-out characters (前 言, 名 词 解 释): cited as the word it spells.
+LETTER_SPACED = re.compile(r"[\u4e00-\u9fff](?: [\u4e00-\u9fff])+")
 UNNUMBERED_LEVEL = 1  # a markdown '#' heading with no number (gazette news items)
 CAPTION_LEVEL = 8
 TABLE_CAPTION = re.compile(r"^表\s*\d+")
@@ -56,6 +59,11 @@ def clean(line: str) -> str:
     """A line without markdown/HTML emphasis, '#' marks and surrounding or repeated blanks."""
     line = MARKUP.sub("", line).strip().lstrip("#").strip()
     return re.sub(r"[ \t\u3000]+", " ", line)
+
+
+def unspaced(text: str) -> str:
+    """A heading's text, without the spaces between the characters of a spaced-out title."""
+    return text.replace(" ", "") if LETTER_SPACED.fullmatch(text) else text
 
 
 def squash(text: str) -> str:
@@ -183,7 +191,7 @@ class DocumentParser:
                 self._push_heading(3, m.group(1))
                 i = self._paragraph(i, (m.group(2).strip(), line.start + line.raw.index(m.group(2))))
             elif (level := self._heading_or_caption(i)) is not None:
-                self._push_heading(level, line.text)
+                self._push_heading(level, unspaced(line.text))
                 i += 1
             else:
                 i = self._paragraph(i)
@@ -231,8 +239,8 @@ class DocumentParser:
         """
         if len(line.text) > 80 or ends_sentence(line.text, LINE_END):
             return False
-        if numbered_level(line.text) is not None:
-            return False  # a numbered heading is never part of the title
+        if numbered_level(line.text) is not None or STANDALONE_HEADING.match(line.text):
+            return False  # a numbered heading or a 前言 is never part of the title
         key = squash(line.text)
         if key.endswith("文件"):
             key = key[: -len("文件")]

@@ -60,6 +60,13 @@ def test_headings_are_inferred_from_their_text(corpus, doc_id, heading_path):
     assert heading_path in {p.heading_path for p in passages_of(corpus, doc_id)}
 
 
+def test_a_glossary_is_a_part_of_its_own_not_the_last_section(corpus):
+    definitions = [p for p in passages_of(corpus, "fuling-plan") if p.text.startswith("碳中和：是指")]
+    # Set as 名  词  解  释 in the source: cited as the word, not under 强化监督考核.
+    assert [p.heading_path for p in definitions] == [("名词解释",)]
+    assert ("前言",) in {p.heading_path for p in passages_of(corpus, "beibei-plan")}  # 前 言
+
+
 def test_gazette_heading_levels_ignore_markdown_hashes(corpus):
     # "### 第三章" and "#### 第一节" in the OCR: the chapter still encloses the section
     outline = corpus.outlines["gazette-qijiang-plan"]
