@@ -101,6 +101,9 @@ def test_a_list_question_asks_for_no_figure():
     "几个园区改成高新区那样的管理办法，减少管理层级，把财权和人事权下放给园区",
     # Its answer says 我区, not “十四五”: the quotation marks only set the name off.
     "北碚“十四五”期间力争培育几家企业上市？",
+    # 表里 and 原文 point into the documents: no passage names them, yet they are no subject.
+    "涪陵的指标表里，2025年高新技术企业目标是多少家？",
+    "北碚规划原文里，技术市场合同成交额2025年要达到多少亿元？",
 ])
 def test_answerable_questions_are_answered(engine, question):
     result = engine.ask(question)
