@@ -362,9 +362,26 @@ class AnswerFinder:
         # about it: 涪陵's 创业导师100人 names 人员 but is no count of R&D staff.
         concept = self.engine.thesaurus.names(query) if self.engine.thesaurus is not None else frozenset()
         return [gives(shape, norm(hit.answer or ""))
-                and (not subjects or any(_names(self._context(hit.passage), s) for s in subjects))
+                and (not subjects or any(_names(self._stating(hit), s) for s in subjects))
                 and (not concept or any(name in self._context(hit.passage) for name in concept))
                 for hit in hits]
+
+    def _stating(self, hit: "Hit") -> str:
+        """What a passage says its answer is about, normalised: for a table row, the row in
+        its context; for prose, the answering sentence and its neighbours, the passage's
+        first sentence (its topic), its headings and its document's title. A figure a few
+        sentences away from the words asked about is another thing's: a paragraph opening on
+        重庆's 促进科技成果转化24条 that names 科研人员 and 奖励 further on states no figure
+        of their 奖励."""
+        passage = hit.passage
+        spans = split_sentences(passage.text) if passage.kind != "table_row" else []
+        at = passage.text.find(hit.answer) if hit.answer else -1
+        answering = next((i for i, (a, b) in enumerate(spans) if a <= at < b), None)
+        if answering is None:
+            return self._context(passage)
+        said = {0, answering - 1, answering, answering + 1}
+        return norm("".join(passage.text[a:b] for i, (a, b) in enumerate(spans) if i in said)
+                    + "".join(passage.heading_path) + self.engine.corpus.documents[passage.doc_id].title)
 
     def _subjects(self, terms: list[str]) -> list[str]:
         """What a question asks about: the SUBJECT_TERMS of its content words that the fewest

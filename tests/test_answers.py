@@ -168,6 +168,16 @@ def test_features_name_what_the_best_answers_lack(engine):
     assert engine.answers.assess("北碚十三五期间一共培育了多少家高新技术企业", 5)[1][4] == 0.0
 
 
+def test_a_figure_is_of_what_its_own_sentences_name(engine):
+    # The paragraph opens on 重庆's 促进科技成果转化24条 and names 科研人员 and 奖励 only
+    # sentences later: its 24 is no figure of their 奖励.
+    passage = next(p for p in engine.corpus.passages if p.text.startswith("深入贯彻落实重庆市“促进科技成果转化24条”"))
+    opening = passage.text[:passage.text.index("。") + 1]
+    hit = engine.hit(passage.id, 1.0, "成果转化奖励", answer=opening)
+    assert "奖励" in engine.answers._context(passage) and "奖励" not in engine.answers._stating(hit)
+    assert not engine.ask("科研人员拿到的成果转化奖励，个人所得税能减免多少？").answerable
+
+
 MEASURE_THEN_YEAR = "创建国家高新区。力争2023年建成。完善配套设施。"
 
 
