@@ -34,9 +34,9 @@ YEAR = re.compile(r"(19|20)\d{2}")
 ASKED_FIGURES: list[tuple[re.Pattern, re.Pattern]] = [
     (re.compile(r"电话|联系方式|热线"), re.compile(r"\d{3,4}-\d{7,8}|\d{7,12}")),
     (re.compile(r"地址|门牌|哪条[路街]"), re.compile(r"[路街道巷]\s*\d+\s*号")),
-    # Where (在哪里, 设在哪, not 在哪些项目上 or 在哪一年): where the plans say where a thing
+    # Where (在哪里, 设在哪, not 在哪些项目上, 在哪一年 or 归在哪方面): where the plans say where a thing
     # is, they say 布局在, 位于, 设在 or 在…园区.
-    (re.compile(r"在哪[里儿]|在哪(?![些个一年天位家条种])|什么地方|哪个地方|位于哪|设在哪|建在哪|布局在哪"),
+    (re.compile(r"在哪[里儿]|在哪(?![些个一年天位家条种方类项级])|什么地方|哪个地方|位于哪|设在哪|建在哪|布局在哪"),
      re.compile(r"布局在|位于|坐落|(?<!建)设在|建在|落户|选址|[路街巷]\s*\d+\s*号|"
                 r"(?:依托|在)(?!全国|全市|全区|国内|国际|西部|成渝|行业)[^，。；]{1,20}"
                 r"(?:园区|高新区|组团|基地|委员会|委|局|中心|大楼|大厦|镇|街道|片区|新城|科学城|校区|社区)")),

@@ -46,7 +46,7 @@ STOPWORDS = frozenset(
 QUESTION_WORDS = frozenset("""什么 怎么 怎样 怎么样 如何 哪些 哪个 哪里 哪 哪几 几个 多少 是否 有没有 吗 呢 吧 啊 的 了 和 与 及
 是 有 在 对 把 被 给 让 要 会 能 将 打算 准备 计划 规划 提出 方面 分别 主要 重点 情况 这个 那个 一下 请问 目前 现在
 为什么 为何 还 都 也 就 又 到 从 以 由 上 下 中 里 时 后 前 多 少 年 区 我们 他们 其 该
-表里 表格 附表 原文 正文 文中 文本 条款 章节""".split())
+表里 表格 附表 原文 正文 文中 文本 条款 章节 公报""".split())
 
 # What makes a query a question (rather than a list of terms): an interrogative or a question mark.
 INTERROGATIVE = re.compile(r"什么|怎么|怎样|如何|为何|哪|几|多少|是否|有没有|吗|呢|[？?]")

@@ -104,6 +104,9 @@ def test_a_list_question_asks_for_no_figure():
     # 表里 and 原文 point into the documents: no passage names them, yet they are no subject.
     "涪陵的指标表里，2025年高新技术企业目标是多少家？",
     "北碚规划原文里，技术市场合同成交额2025年要达到多少亿元？",
+    "公报里，綦江第三次全国土壤普查的外业采样哪一年完成？",
+    # 归在哪方面 asks under which heading, not where a thing is.
+    "原文里涪陵的“英才涪卡”行动归在哪方面的改革下面？",
 ])
 def test_answerable_questions_are_answered(engine, question):
     result = engine.ask(question)
