@@ -55,13 +55,13 @@ eval: install
 	$(BIN)/python -m search.evaluation --mode keyword --mode semantic --mode hybrid --mode ask
 
 # CI's quality floors, a little under the measured figures so that a regression fails:
-# keyword mode on a keyword-only index (no model needed; measured hit@5 0.83, MRR 0.73:
-# the set's 46 paraphrases are not keyword questions), then hybrid and ask (hit@5 0.94 and
-# 0.94, MRR 0.82 and 0.83).
+# keyword mode on a keyword-only index (no model needed; measured on 494 cases hit@5 0.80,
+# MRR 0.71: the set's 107 paraphrases are not keyword questions, found there at 0.46), then
+# hybrid and ask (hit@5 0.94 and 0.92, MRR 0.82 and 0.82).
 eval-ci: install
 	$(BIN)/plansearch build --index instance/eval-keyword --model none --quiet
 	$(BIN)/python -m search.evaluation --mode keyword --index instance/eval-keyword --model none \
-		--min-hit5 0.8 --min-mrr 0.7 --min-heading 0.9
+		--min-hit5 0.78 --min-mrr 0.68 --min-heading 0.9
 
 eval-hybrid-ci: install
 	$(BIN)/plansearch build --quiet
