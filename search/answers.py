@@ -173,6 +173,26 @@ def _places(query: str) -> list[str]:
     return others or places
 
 
+# A plan a question names by its owner: 《“十四五”国家科技创新规划》, 成都市科技创新“十四五”规划.
+NAMED_PLAN = re.compile(r"《[^》]*》|(?:国家|全国|[\u4e00-\u9fff]{2,3}[市省])[^，。？?！!、《》\s]{0,20}?(?:规划|纲要)")
+NATIONAL = ("国家", "全国")
+
+
+def other_plan(query: str, districts: list[str]) -> str | None:
+    """The plan a question asks about when it is none of the districts' own (the national
+    plan, 重庆市's, 成都市's): the district plans cite those as their basis but state none of
+    their targets. None when the question names no plan, or a district's."""
+    for m in NAMED_PLAN.finditer(query):
+        name = m.group()
+        if not name.endswith(("规划", "纲要", "规划》", "纲要》")):
+            continue
+        if any(d in name for d in districts):
+            return None
+        if any(n in name for n in NATIONAL) or PLACE.search(DISTRICT_NAME.sub("", name)):
+            return name.strip("《》")
+    return None
+
+
 def _mentions(text: str, place: str) -> bool:
     """Whether ``text`` is about ``place``: names it, or one of its PLACE_ALIASES."""
     return any(name in text for name in (place, *PLACE_ALIASES.get(place, ())))
@@ -305,7 +325,8 @@ class AnswerFinder:
         - whether the specifics the question names (years, places) are in the best passage,
           its headings or its document's title: 綦江's 2022 GDP is not answered by its 2020
           figures, 上海's plan not by 涪陵's. A question comparing districts names several:
-          each must be in one of the best passages;
+          each must be in one of the best passages. A plan other than the districts' own
+          (the national one, 重庆市's) must be named beside the best passage's figure;
         - the share of the question's content words found nowhere in the corpus (上海, 个人所得税;
           but paraphrases also use words the plans do not, so this only weighs, never decides);
         - whether a question asking for a figure (多少, 比例, 哪一年, 多少钱) or a person
@@ -326,6 +347,10 @@ class AnswerFinder:
         candidates = passages if self.engine.compared_districts(query) else passages[:1]
         specifics = [m.group() for m in YEAR.finditer(query)] + _places(query)
         specifics_found = all(any(self._about(p, s) for p in candidates) for s in specifics)
+        plan = other_plan(query, self.engine.districts())
+        if plan is not None:
+            # Only a passage stating that plan's figure, next to its name, answers.
+            specifics_found = specifics_found and any(norm(plan) in self._stating(hit) for hit in top[:1])
         unknown = sum(1 for t in terms if not self.passages_containing(t) and _names_a_thing(t)) / len(terms)
         similarity = semantic[0][1] if semantic else 0.0
         # No figure is given for what no passage names at all (南川's 常住人口, 科技馆's

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from search.answers import (ANSWERABLE_AT, YEAR, _asks_about, _mentions, _names, _places, answering_sentence, asked_figure, asked_role,
-                            gives, split_sentences, table_value)
+                            gives, other_plan, split_sentences, table_value)
 
 figure_wanted = asked_figure
 
@@ -115,6 +115,8 @@ def test_answerable_questions_are_answered(engine, question):
 
 @pytest.mark.parametrize("question", [
     "上海的个人所得税起征点是多少？",  # a place the plans are not about
+    # The city's plan: the districts' plans cite it as their basis but state none of its targets.
+    "《重庆市科技创新“十四五”规划》提出全市高新技术企业要达到多少家？",
     # Another district of Chongqing: 綦江's plan names 万盛 only as its partner.
     "万盛经开区“十四五”期间高新技术企业要达到多少家？",
     "涪陵区2023年的地区生产总值是多少亿元？",  # a year the plans do not report on
@@ -229,6 +231,17 @@ def test_a_province_is_mentioned_by_its_cities(text, place, mentioned):
 ])
 def test_the_places_a_question_asks_about(question, places):
     assert _places(question) == places
+
+
+@pytest.mark.parametrize("question, plan", [
+    ("《“十四五”国家科技创新规划》提出研发经费年均增长多少？", "“十四五”国家科技创新规划"),
+    ("成都市科技创新“十四五”规划提出高新技术企业要达到多少家", "成都市科技创新“十四五”规划"),
+    ("重庆市綦江区城区防洪规划由哪个单位承办", None),  # a district's own
+    ("南川区科技创新“十四五”规划提出哪些目标", None),
+    ("北碚的规划依据了《成渝地区双城经济圈建设规划纲要》吗？", None),  # no other place's
+])
+def test_a_plan_other_than_the_districts_own(question, plan):
+    assert other_plan(question, ["綦江", "南川", "北碚", "涪陵"]) == plan
 
 
 def test_a_question_about_a_province_is_answered_by_passages_about_its_cities(engine):
