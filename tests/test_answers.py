@@ -214,6 +214,7 @@ def test_the_answer_to_a_when_question_holds_the_year(engine):
     ("南川区科技创新", "四川", False),  # 川 of 南川 is not 四川
     ("深化与上海的合作", "上海", True),
     ("深化与上海的合作", "北京", False),
+    ("推动绵碚合作建设碳中和研究院", "绵阳", True),  # 北碚's plan: 绵阳 and 北碚 together
 ])
 def test_a_province_is_mentioned_by_its_cities(text, place, mentioned):
     assert _mentions(text, place) is mentioned
