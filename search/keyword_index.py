@@ -346,6 +346,7 @@ class KeywordIndex:
                 f"The keyword index in {self.directory} is missing or unreadable ({error}); {REBUILD_HINT}."
             ) from error
         self._chapter_keys = [(_chapter_key(c), i) for c, i in self._values["chapter"].items()]
+        self._row_of = {pid: row for row, pid in enumerate(self._ids)}
 
     def close(self) -> None:
         """Drop the arrays (no files stay open); the index is unusable afterwards."""
@@ -505,6 +506,25 @@ class KeywordIndex:
         top = np.argpartition(-s, k - 1)[:k]
         top = top[np.lexsort((rows[top], -s[top]))]  # ties: corpus order
         return [(self._ids[rows[i]], float(s[i])) for i in top], total
+
+    def coverage(self, query: str, passage_ids: Sequence[str], ignored: frozenset[str] = frozenset()) -> float:
+        """The largest share of ``query``'s scored words, weighted by idf, that one of
+        ``passage_ids`` contains (0 to 1; 0 for no passages or no words).
+
+        How well the best keyword matches match: a question in other words than the
+        documents' matches only its incidental words, and its keyword ranking says little.
+        """
+        terms = _scoring_terms(_parse(query), ignored)
+        rows = np.array([self._row_of[pid] for pid in passage_ids], dtype=np.int64)
+        if not terms or rows.size == 0:
+            return 0.0
+        idf = np.array([self._idf(token) for token, _ in terms])
+        found = np.zeros((len(terms), rows.size))
+        for i, (token, clause) in enumerate(terms):
+            group = self._term_group(token, _alternatives(token, clause))
+            if group is not None:
+                found[i] = np.isin(rows, group[0])
+        return float((idf @ found).max() / idf.sum())
 
     def _related_scores(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
         """Rows where ``term`` occurs whole (its tokens in a row), with the sum of their weights."""

@@ -274,8 +274,9 @@ def test_a_table_row_answers_with_the_value_of_the_year_asked(keyword_engine):
 @pytest.mark.parametrize("question, figure", [
     # The best-ranked passages talk about the 国家高新区 and about kitchen waste; the ones
     # that date them come first.
-    # The 专栏 entry dates the 市级 step (力争2023年…) before the 国家 one (力争2026年…国家高新区).
-    ("南川准备在哪一年争创国家高新区？", "力争2026年创建成为国家高新区"),
+    # The 专栏 entry dates the 市级 step (力争2023年…) before the 国家 one (力争2026年…国家高新区);
+    # the goals state the 国家 one as 国家高新技术产业开发区.
+    ("南川准备在哪一年争创国家高新区？", "力争2026年创建成为国家高"),
     ("厨余垃圾巡查哪一年开始？", "2022年第四季度"),
     # The review of the 十三五 gives 914家; the target for the year asked is the row's.
     ("涪陵到2025年科技型企业要发展到多少家？", "2025年目标：2000家"),

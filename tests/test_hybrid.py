@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+import search.engine as engine_module
 from search.config import Settings
-from search.engine import Engine
+from search.engine import WEAK_KEYWORD_WEIGHT, Engine
 from search.fusion import defer_repeats, demote, interleave, reciprocal_rank_fusion, space_out
 
 
@@ -154,3 +155,18 @@ def test_quotation_marks_in_a_question_set_off_a_name_not_a_required_phrase(engi
     # Keyword mode finds exactly what is typed: the quoted phrase is required there.
     found = engine.search(question, mode="keyword", k=50).hits
     assert found and all("十四五" in h.passage.text + "".join(h.passage.heading_path) for h in found)
+
+
+def test_a_question_in_other_words_than_the_documents_counts_its_keyword_ranking_less(engine, monkeypatch):
+    """工地 and 传感器 are the plans' words, 随时看现场情况 is not: the best keyword
+    matches hold a third of the question, and its keyword ranking weighs half."""
+    weights = []
+    fuse = engine_module.reciprocal_rank_fusion
+    monkeypatch.setattr(engine_module, "reciprocal_rank_fusion",
+                        lambda rankings, given: weights.append(given) or fuse(rankings, given))
+    paraphrase = "工地上装传感器随时看现场情况"
+    best = [pid for pid, _ in engine.keyword.search(paraphrase, limit=3, ignored=engine_module.QUESTION_WORDS)[0]]
+    assert 0 < engine.keyword.coverage(paraphrase, best, engine_module.QUESTION_WORDS) < 0.5
+    engine.search(paraphrase, k=5)
+    engine.search("页岩气 制氢", k=5)
+    assert weights[0][0] == WEAK_KEYWORD_WEIGHT < 1.0 and weights[1][0] == 1.0

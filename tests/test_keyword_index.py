@@ -174,6 +174,19 @@ def test_empty_queries_match_nothing(index):
         assert index.search(query) == ([], 0)
 
 
+def test_coverage_is_the_idf_share_of_the_words_the_best_passage_holds(index):
+    both = index.coverage("页岩气 制氢", ["p1"])
+    assert both == pytest.approx(1.0)
+    shale = index._idf("页岩气")
+    assert index.coverage("页岩气 制氢", ["p2"]) == pytest.approx(shale / (shale + index._idf("制氢")))
+    assert index.coverage("页岩气 制氢", ["p2", "p1", "p5"]) == pytest.approx(1.0)  # the best one counts
+    assert index.coverage("页岩气 制氢", ["p5"]) == 0.0
+    assert index.coverage("页岩气 制氢", []) == 0.0
+    assert index.coverage("的", ["p1"]) == 0.0  # nothing scored
+    # Ignored words (a question's) are left out of the share.
+    assert index.coverage("页岩气 榨菜", ["p2"], ignored=frozenset({"榨菜"})) == pytest.approx(1.0)
+
+
 def test_query_terms(index):
     assert index.query_terms('页岩气 "科技 创新" -制氢') == ["页岩气", "科技 创新"]
     assert index.query_terms("榨菜的发展") == ["榨菜的发展", "榨菜", "发展"]
