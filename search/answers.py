@@ -69,9 +69,10 @@ SUBJECT_TERMS = 2  # one rare word may be the question's own phrasing (争创), 
 # 多少家, 多少万人, 几个: the unit a count is asked in.
 COUNTED = re.compile(r"(?:多少|(?<=[^\s，。；、,;:：！？])几)[十百千万亿]*(家|个|人次|人|项|件|名|所|次|亩|吨|平方米|公里|台|套|座|条)")
 # Units the plans use for one another: 研发机构 are counted in 个, asked about in 家.
-# 个 is the general classifier: 几个国家级项目 is answered by a count in 项.
+# 个 is the general classifier: 几个国家级项目 is answered by a count in 项, and people are
+# counted in 个 when spoken of (多少个硕士博士: 硕博士10人以上).
 SAME_UNIT = {unit: group for group in (("家", "个", "所"), ("人", "名", "人次")) for unit in group} | {
-    "个": ("个", "家", "所", "项", "件", "座", "台", "套", "条")}
+    "个": ("个", "家", "所", "项", "件", "座", "台", "套", "条", "人", "名")}
 TARGET_WORD = re.compile(r"(?:目标|指标|预期)值?|达到")
 UNIT_WORD = re.compile(r"[十百千万亿]*(?:元|美元|个|家|件|人|项|名|所|次|亩|吨|平方米|公里)")
 UNIT_IN_NAME = re.compile(r"[（(]([^（）()]{1,6})[）)]\s*$")

@@ -53,6 +53,9 @@ figure_wanted = asked_figure
     ("补贴了多少家企业？", "补贴企业30家", True),
     # 个 is the general classifier: projects are counted in 项.
     ("一共实施了几个国家级科技项目？", "累计实施国、市、区科技项目36项", True),
+    # …and people, in speech: 几个博士 are counted in 人 in the plans.
+    ("研究院要招多少个博士？", "组建包括博士10人以上的研发团队", True),
+    ("研究院要招多少个博士？", "总投资10亿元", False),
 ])
 def test_the_kind_of_figure_a_question_asks_for(question, answer, wanted):
     assert gives(figure_wanted(question), answer) is wanted
