@@ -145,6 +145,24 @@ def asked_figure(query: str) -> re.Pattern | None:
     return shape
 
 
+# A figure of a named measure is stated with that measure: a mineral-water plant's
+# 年产值3亿元 is no 总投资. For each way of asking, the words a statement may use.
+MEASURES = {
+    "总投资": ("投资",), "投资额": ("投资",), "投资": ("投资",), "年产值": ("产值",), "产值": ("产值",),
+    "营业收入": ("收入", "营收"), "营收": ("收入", "营收"), "成交额": ("成交额", "交易额"),
+    "交易额": ("成交额", "交易额"), "销售额": ("销售",), "产量": ("产量", "产能"), "面积": ("面积", "平方米", "亩"),
+    "利润": ("利润",), "经费": ("经费", "资金"), "预算": ("预算",), "规模": ("规模",),
+}
+ASKED_MEASURE = re.compile(rf"({'|'.join(sorted(MEASURES, key=len, reverse=True))})"
+                           r"[^，。；？?]{0,3}?(?:是|有|为|达到?|要达到|大概|约|了)?多少")
+
+
+def asked_measure(query: str) -> tuple[str, ...] | None:
+    """The words of the measure a question asks the figure of (总投资是多少 → 投资), or None."""
+    m = ASKED_MEASURE.search(query)
+    return MEASURES[m.group(1)] if m else None
+
+
 def asked_role(query: str) -> re.Pattern | None:
     """For a question asking who (南川区科技局局长是谁), the role it names (局长), which an
     answer must name too; None for other questions."""
@@ -379,8 +397,8 @@ class AnswerFinder:
     def _giving(self, query: str, hits: list["Hit"]) -> list[bool]:
         """For each answer, whether it gives the figure (or names the role) that ``query``
         asks for, in a passage naming what it asks about: 南川's R&D share of GDP does not
-        answer what share of a firm's R&D spending is 加计扣除. All False for a question
-        asking for neither."""
+        answer what share of a firm's R&D spending is 加计扣除, and a figure stated of
+        another measure (年产值) no 总投资. All False for a question asking for neither."""
         shape = answer_shape(query)
         if shape is None:
             return [False] * len(hits)
@@ -388,8 +406,10 @@ class AnswerFinder:
         # A question naming a concept the thesaurus knows (每万名就业人员中研发人员) asks
         # about it: 涪陵's 创业导师100人 names 人员 but is no count of R&D staff.
         concept = self.engine.thesaurus.names(query) if self.engine.thesaurus is not None else frozenset()
+        measure = asked_measure(query)
         return [gives(shape, norm(hit.answer or ""))
                 and (not subjects or any(_names(self._stating(hit), s) for s in subjects))
+                and (not measure or any(word in self._stating(hit) for word in measure))
                 and (not concept or any(name in self._context(hit.passage) for name in concept))
                 for hit in hits]
 

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from search.answers import (ANSWERABLE_AT, YEAR, _asks_about, _mentions, _names, _places, answering_sentence, asked_figure, asked_role,
+from search.answers import (ANSWERABLE_AT, YEAR, _asks_about, _mentions, _names, _places, answering_sentence, asked_figure, asked_measure, asked_role,
                             gives, other_plan, split_sentences, table_value)
 
 figure_wanted = asked_figure
@@ -89,6 +89,14 @@ def test_a_list_question_asks_for_no_figure():
     assert figure_wanted("綦江怎样提高研发投入强度，目标是多少？") is not None
 
 
+def test_the_measure_a_question_asks_the_figure_of():
+    assert asked_measure("龙眼山矿泉水厂的总投资是多少亿元？") == ("投资",)
+    assert asked_measure("建材基地的年产值能达到多少？") == ("产值",)
+    assert "交易额" in asked_measure("北碚技术合同成交额要达到多少？")  # the districts' two words for it
+    assert asked_measure("綦江2025年高新技术企业要达到多少家？") is None
+    assert asked_measure("投资环境怎么样？") is None  # no figure asked
+
+
 @pytest.mark.parametrize("question", [
     "涪陵打算怎么吸引海外人才？",
     "綦江2025年高新技术企业要达到多少家？",
@@ -110,6 +118,8 @@ def test_a_list_question_asks_for_no_figure():
     "公报里，綦江第三次全国土壤普查的外业采样哪一年完成？",
     # 归在哪方面 asks under which heading, not where a thing is.
     "原文里涪陵的“英才涪卡”行动归在哪方面的改革下面？",
+    # The measure asked is the one stated (预计年产值 3 亿元).
+    "龙眼山矿泉水厂预计年产值多少亿元？",
 ])
 def test_answerable_questions_are_answered(engine, question):
     result = engine.ask(question)
@@ -151,6 +161,8 @@ def test_answerable_questions_are_answered(engine, question):
     "綦江区征集创业导师志愿者，每次指导有没有劳务补贴，标准多少",
     # No plan names 贴息 or 利率: the percentage of the best passage is another thing's.
     "涪陵对科技型企业贷款贴息的利率是多少？",
+    # The plant's output value is stated, not what was invested in it.
+    "龙眼山矿泉水厂投资了多少钱？",
     # Nothing asked about at all.
     "在哪里？",
     "是多少？",
